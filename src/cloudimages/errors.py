@@ -1,0 +1,149 @@
+"""The one exception hierarchy of cloudimages.
+
+Every failure a user can meet is one of these, with a message that says what
+failed, on what, and what to do next. Nothing here imports from the package,
+so the client, the qemu-img wrapper and the pipelines can all raise from it.
+
+    CloudImagesError
+    ├── TransportError            the network failed before an answer came
+    ├── ApiError                  the service answered with an error status
+    │   ├── BadRequest            400: the request was malformed
+    │   ├── Unauthorized          401: credentials or token refused
+    │   ├── Forbidden             403: the account may not do this
+    │   ├── NotFound              404: absent, or not visible to this account
+    │   ├── Conflict              409: the resource is not in the needed state
+    │   ├── RateLimited           429, or 413 with Retry-After: slow down
+    │   └── ServiceUnavailable    5xx: the service failed; usually transient
+    ├── TaskFailed                an import/export task ended in failure
+    ├── TaskTimedOut              a task did not finish before its deadline
+    ├── ChecksumMismatch          bytes moved do not hash to what was expected
+    ├── DiskImageError            a disk image is unusable for what was asked
+    │   └── QemuImgError          qemu-img failed, or is missing
+    └── ConfigurationError        settings or credentials are missing or invalid
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CloudImagesError(Exception):
+    """Base of every error cloudimages raises on purpose."""
+
+
+class TransportError(CloudImagesError):
+    """The request never got an answer: connection refused, reset or timed out."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class ApiError(CloudImagesError):
+    """The service answered with an error status.
+
+    Carries the status, the request line and the service's request id so a
+    support ticket can name the exact call.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.body = body
+
+
+class BadRequest(ApiError):
+    """400: the service could not accept the request as sent."""
+
+
+class Unauthorized(ApiError):
+    """401: the credentials or the token were refused."""
+
+
+class Forbidden(ApiError):
+    """403: the account is not allowed to do this."""
+
+
+class NotFound(ApiError):
+    """404: the resource does not exist or this account cannot see it."""
+
+
+class Conflict(ApiError):
+    """409: the resource exists already, or is not in the state the call needs."""
+
+
+class RateLimited(ApiError):
+    """429, or 413 with Retry-After: the service asks to slow down."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(ApiError):
+    """5xx: the service failed; retrying later usually works."""
+
+
+class TaskFailed(CloudImagesError):
+    """An import or export task ended in ``failure``."""
+
+    def __init__(self, message: str, *, task_id: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.code = code
+
+
+class TaskTimedOut(CloudImagesError):
+    """A task was still running when its deadline passed."""
+
+    def __init__(self, message: str, *, task_id: str, status: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.status = status
+
+
+class ChecksumMismatch(CloudImagesError):
+    """Bytes that were moved do not hash to the value that was expected."""
+
+    def __init__(self, message: str, *, expected: str, actual: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class DiskImageError(CloudImagesError):
+    """A disk image cannot be used for what was asked (wrong format, corrupt, too large)."""
+
+
+class QemuImgError(DiskImageError):
+    """qemu-img is missing, or it exited with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        returncode: int | None = None,
+        stderr: str = "",
+        command: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.command = command
+
+
+class ConfigurationError(CloudImagesError):
+    """Settings or credentials are missing or invalid."""

@@ -1,0 +1,114 @@
+"""The parsed request every object-store handler works from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from ..accounts import Account, Accounts
+from .access import parse_acl, principal_matches
+from .http import SwiftError
+from .limits import MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH
+from .store import ObjectStore
+
+
+@dataclass
+class Ctx:
+    """One request: its path parts, its caller and the region's store."""
+
+    request: Request
+    store: ObjectStore
+    accounts: Accounts
+    account: str
+    container: str | None
+    obj: str | None
+    caller: Account | None
+    token_sent: bool
+    query: dict[str, str] = field(default_factory=dict)
+    tempurl_ok: bool = False
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def headers(self):  # type: ignore[no-untyped-def]
+        return self.request.headers
+
+    @property
+    def is_owner(self) -> bool:
+        return self.caller is not None and self.caller.storage_account == self.account
+
+    def denied(self) -> SwiftError:
+        """401 for an anonymous caller, 403 for a known one: Swift's rule."""
+        return SwiftError(403 if self.caller is not None else 401)
+
+    def require_owner(self) -> None:
+        if not self.is_owner:
+            raise self.denied()
+
+    def require(self, need: str, container: str | None = None, account: str | None = None) -> None:
+        """Allow ``read``, ``list`` or ``write`` on a container of some account."""
+        account = account or self.account
+        container = container or self.container
+        if self.caller is not None and self.caller.storage_account == account:
+            return
+        if self.tempurl_ok and account == self.account and container == self.container:
+            return
+        record = self.store.get_container(account, container or "")
+        if record is None:
+            raise self.denied()
+        header = "x-container-write" if need == "write" else "x-container-read"
+        acl = parse_acl(record.meta.get(header))
+        if need != "write" and acl.public and (need == "read" or acl.listings):
+            return
+        if self.caller is not None and principal_matches(acl, self.caller):
+            return
+        raise self.denied()
+
+
+def split_path(path: str) -> tuple[str, str | None, str | None]:
+    """``/v1/<account>[/<container>[/<object>]]`` with Swift's validity rules."""
+    if not path.startswith("/v1/"):
+        raise SwiftError(412, "Invalid path")
+    parts = path[len("/v1/") :].split("/", 2)
+    account = parts[0]
+    container = parts[1] if len(parts) > 1 and parts[1] else None
+    obj = parts[2] if len(parts) > 2 and parts[2] else None
+    if not account or (obj is not None and container is None) or (len(parts) > 2 and not parts[1]):
+        raise SwiftError(412, "Invalid path")
+    if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
+        raise SwiftError(400, "Account name length too long")
+    if container is not None:
+        check_container_name(container)
+    if obj is not None:
+        check_object_name(obj)
+    return account, container, obj
+
+
+def check_container_name(name: str) -> None:
+    if len(name.encode()) > MAX_CONTAINER_NAME_LENGTH:
+        msg = (
+            f"Container name length of {len(name.encode())} longer than {MAX_CONTAINER_NAME_LENGTH}"
+        )
+        raise SwiftError(400, msg)
+    if name in (".", ".."):
+        raise SwiftError(412, "Invalid path")
+    if "\x00" in name:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL")
+
+
+def check_object_name(name: str) -> None:
+    if len(name.encode()) > MAX_OBJECT_NAME_LENGTH:
+        msg = f"Object name length of {len(name.encode())} longer than {MAX_OBJECT_NAME_LENGTH}"
+        raise SwiftError(400, msg)
+    if "\x00" in name:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL")
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Last value wins, blank values kept (``?multipart-manifest=get&format``)."""
+    parsed = parse_qs(raw, keep_blank_values=True)
+    return {k: v[-1] for k, v in parsed.items()}

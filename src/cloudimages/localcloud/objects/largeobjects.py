@@ -1,0 +1,219 @@
+"""Static and Dynamic Large Objects: manifests and the segments behind them.
+
+A large object is resolved into ``Piece``s (a blob and a byte span) before a
+byte is sent, so a missing or changed segment is answered with 409 instead of
+a stream that breaks half way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from .context import Ctx
+from .http import SwiftError
+from .limits import (
+    MAX_FILE_SIZE,
+    SLO_MAX_MANIFEST_SEGMENTS,
+    SLO_MAX_MANIFEST_SIZE,
+    SLO_MIN_SEGMENT_SIZE,
+)
+from .store import ObjectRecord, listing_time
+
+MAX_NESTING = 10
+
+
+@dataclass(frozen=True)
+class Piece:
+    blob: str
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class Resolved:
+    """What a GET of an object serves: its pieces, length and ETag."""
+
+    pieces: list[Piece]
+    length: int
+    etag: str  # as sent in the ETag header (quoted for large objects)
+
+
+def split_segment_path(path: str) -> tuple[str, str]:
+    """``/container/object`` → (container, object); 400 otherwise."""
+    container, _, obj = unquote(path).lstrip("/").partition("/")
+    if not container or not obj:
+        raise SwiftError(400, f"Errors:\n{path}, Invalid path\n")
+    return container, obj
+
+
+def resolve(ctx: Ctx, account: str, record: ObjectRecord, depth: int = 0) -> Resolved:
+    if depth > MAX_NESTING:
+        raise SwiftError(409, "Max recursion depth exceeded on SLO/DLO")
+    if record.is_slo:
+        return _resolve_slo(ctx, account, record, depth)
+    if record.dlo_manifest is not None:
+        return _resolve_dlo(ctx, account, record, depth)
+    pieces = [Piece(record.blob, 0, record.size)] if record.blob and record.size else []
+    return Resolved(pieces, record.size, record.etag)
+
+
+def _resolve_slo(ctx: Ctx, account: str, record: ObjectRecord, depth: int) -> Resolved:
+    assert record.blob is not None
+    manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
+    pieces: list[Piece] = []
+    for seg in manifest:
+        container, obj = split_segment_path(seg["name"])
+        ctx.require("read", container, account)
+        found = ctx.store.get_object(account, container, obj)
+        if found is None:
+            raise SwiftError(409, f"Segment {seg['name']} is missing")
+        inner = resolve(ctx, account, found, depth + 1)
+        if seg.get("hash") and _strip(inner.etag) != seg["hash"]:
+            raise SwiftError(409, f"Segment {seg['name']} has changed")
+        lo, hi = _range_bounds(seg.get("range"), inner.length)
+        pieces.extend(_sub_pieces(inner.pieces, lo, hi))
+    length = sum(p.size for p in pieces)
+    return Resolved(pieces, length, f'"{record.meta.get("x-object-sysmeta-slo-etag", "")}"')
+
+
+def _resolve_dlo(ctx: Ctx, account: str, record: ObjectRecord, depth: int) -> Resolved:
+    container, _, prefix = unquote(record.dlo_manifest or "").partition("/")
+    ctx.require("read", container, account)
+    pieces: list[Piece] = []
+    etags = hashlib.md5(usedforsecurity=False)
+    for seg in ctx.store.iter_prefix(account, container, prefix):
+        if seg.dlo_manifest is not None or seg.is_slo:
+            inner = resolve(ctx, account, seg, depth + 1)
+            pieces.extend(inner.pieces)
+            etags.update(_strip(inner.etag).encode())
+            continue
+        if seg.blob and seg.size:
+            pieces.append(Piece(seg.blob, 0, seg.size))
+        etags.update(seg.etag.encode())
+    return Resolved(pieces, sum(p.size for p in pieces), f'"{etags.hexdigest()}"')
+
+
+def _strip(etag: str) -> str:
+    return etag.strip('"')
+
+
+def _range_bounds(spec: str | None, length: int) -> tuple[int, int]:
+    if not spec:
+        return 0, length
+    first, _, last = spec.partition("-")
+    if not first:
+        return max(0, length - int(last)), length
+    return int(first), min(length, int(last) + 1) if last else length
+
+
+def _sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
+    out, offset = [], 0
+    for p in pieces:
+        a, b = max(lo, offset), min(hi, offset + p.size)
+        if a < b:
+            out.append(Piece(p.blob, p.start + a - offset, p.start + b - offset))
+        offset += p.size
+    return out
+
+
+# SLO manifest PUT ---------------------------------------------------------------
+def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
+    """Validate a ``multipart-manifest=put`` body: (stored manifest, etag, total size)."""
+    if len(body) > SLO_MAX_MANIFEST_SIZE:
+        raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
+    try:
+        segments = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise SwiftError(400, "Manifest must be valid JSON.\n") from None
+    if not isinstance(segments, list) or not segments:
+        raise SwiftError(400, "Manifest must be a list.\n")
+    if len(segments) > SLO_MAX_MANIFEST_SEGMENTS:
+        raise SwiftError(413, f"Too many segments; max {SLO_MAX_MANIFEST_SEGMENTS}.\n")
+    problems: list[str] = []
+    stored: list[dict[str, Any]] = []
+    etags = hashlib.md5(usedforsecurity=False)
+    total = 0
+    for index, seg in enumerate(segments):
+        entry = _check_segment(ctx, index, seg, problems, last=index == len(segments) - 1)
+        if entry is None:
+            continue
+        stored.append(entry)
+        etags.update(entry["hash"].encode())
+        total += entry["bytes"]
+    if problems:
+        raise SwiftError(400, "Errors:\n" + "".join(f"{p}\n" for p in problems))
+    if total > MAX_FILE_SIZE * SLO_MAX_MANIFEST_SEGMENTS:
+        raise SwiftError(413)
+    return stored, etags.hexdigest(), total
+
+
+def _check_segment(
+    ctx: Ctx, index: int, seg: Any, problems: list[str], *, last: bool
+) -> dict[str, Any] | None:
+    if not isinstance(seg, dict) or not isinstance(seg.get("path"), str):
+        problems.append(f'Index {index}, "path" must be a string')
+        return None
+    unknown = set(seg) - {"path", "etag", "size_bytes", "range"}
+    if unknown:
+        problems.append(f"Index {index}, Invalid key(s): {', '.join(sorted(unknown))}")
+        return None
+    path = seg["path"]
+    container, obj = split_segment_path(path)
+    ctx.require("read", container)
+    found = ctx.store.get_object(ctx.account, container, obj)
+    if found is None:
+        problems.append(f"{path}, 404 Not Found")
+        return None
+    inner = resolve(ctx, ctx.account, found)
+    etag = _strip(inner.etag)
+    if seg.get("etag") not in (None, "") and str(seg["etag"]).strip('"') != etag:
+        problems.append(f"{path}, Etag Mismatch")
+    if seg.get("size_bytes") is not None and _as_int(seg["size_bytes"]) != inner.length:
+        problems.append(f"{path}, Size Mismatch")
+    if inner.length < SLO_MIN_SEGMENT_SIZE and not last:
+        problems.append(f"{path}, Too small; each segment must be at least 1 byte.")
+    entry = {
+        "name": "/" + container + "/" + obj,
+        "hash": etag,
+        "bytes": inner.length,
+        "content_type": found.content_type,
+        "last_modified": listing_time(found.timestamp),
+    }
+    if found.is_slo:
+        entry["sub_slo"] = True
+    if seg.get("range"):
+        lo, hi = _range_bounds(str(seg["range"]), inner.length)
+        entry["range"] = seg["range"]
+        entry["bytes"] = hi - lo
+    return entry
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def raw_manifest(manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``format=raw`` view: the shape a client PUTs."""
+    out = []
+    for seg in manifest:
+        entry = {"path": seg["name"], "etag": seg["hash"], "size_bytes": seg["bytes"]}
+        if "range" in seg:
+            entry["range"] = seg["range"]
+        out.append(entry)
+    return out
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,178 @@
+"""Cloud Files for one region: an ASGI app speaking the Swift v1 API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..accounts import Accounts
+from ..identity import Identity
+from . import limits
+from .access import TEMPURL_DIGESTS, TEMPURL_METHODS, check_tempurl
+from .context import Ctx, parse_query, split_path
+from .copy import copy_request, put_with_copy_from
+from .http import SwiftError, swift_response
+from .listings import account_request, container_request
+from .reads import get_object
+from .store import ObjectStore
+from .writes import delete_object, post_object, put_object
+
+log = logging.getLogger(__name__)
+
+
+def capabilities() -> dict[str, Any]:
+    """What ``GET /info`` advertises: the features clients look for."""
+    return {
+        "swift": {
+            "version": "2.38.3",
+            "max_file_size": limits.MAX_FILE_SIZE,
+            "max_meta_name_length": limits.MAX_META_NAME_LENGTH,
+            "max_meta_value_length": limits.MAX_META_VALUE_LENGTH,
+            "max_meta_count": limits.MAX_META_COUNT,
+            "max_meta_overall_size": limits.MAX_META_OVERALL_SIZE,
+            "max_header_size": limits.MAX_HEADER_SIZE,
+            "max_object_name_length": limits.MAX_OBJECT_NAME_LENGTH,
+            "max_container_name_length": limits.MAX_CONTAINER_NAME_LENGTH,
+            "max_account_name_length": limits.MAX_ACCOUNT_NAME_LENGTH,
+            "container_listing_limit": limits.CONTAINER_LISTING_LIMIT,
+            "account_listing_limit": limits.ACCOUNT_LISTING_LIMIT,
+            "extra_header_count": limits.EXTRA_HEADER_COUNT,
+            "strict_cors_mode": True,
+            "policies": [{"name": "Policy-0", "default": True}],
+        },
+        "slo": {
+            "max_manifest_segments": limits.SLO_MAX_MANIFEST_SEGMENTS,
+            "max_manifest_size": limits.SLO_MAX_MANIFEST_SIZE,
+            "min_segment_size": limits.SLO_MIN_SEGMENT_SIZE,
+            "yield_frequency": 10,
+            "allow_async_delete": False,
+        },
+        "tempurl": {
+            "methods": list(TEMPURL_METHODS),
+            "allowed_digests": list(TEMPURL_DIGESTS),
+            "incoming_remove_headers": ["x-timestamp"],
+            "incoming_allow_headers": [],
+            "outgoing_remove_headers": ["x-object-meta-*"],
+            "outgoing_allow_headers": ["x-object-meta-public-*"],
+        },
+        "dlo": {"max_segments": 10000},
+        "account_quotas": {},
+    }
+
+
+class CloudFiles:
+    """Serves one region's object store to the accounts of the local cloud."""
+
+    def __init__(self, store: ObjectStore, identity: Identity, accounts: Accounts) -> None:
+        self.store = store
+        self.identity = identity
+        self.accounts = accounts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._handle(request)
+        except SwiftError as err:
+            response = err.response(request.method)
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            response = swift_response(500, method=request.method)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        path = request.url.path
+        if path == "/info":
+            if request.method not in ("GET", "HEAD"):
+                raise SwiftError(405)
+            body = json.dumps(capabilities())
+            return swift_response(
+                200, body, method=request.method, content_type="application/json; charset=UTF-8"
+            )
+        if path == "/healthcheck":
+            return swift_response(200, "OK", method=request.method)
+        ctx = self._context(request)
+        return await self._dispatch(ctx)
+
+    def _context(self, request: Request) -> Ctx:
+        account, container, obj = split_path(request.url.path)
+        token = request.headers.get("x-auth-token") or request.headers.get("x-storage-token")
+        ctx = Ctx(
+            request=request,
+            store=self.store,
+            accounts=self.accounts,
+            account=account,
+            container=container,
+            obj=obj,
+            caller=self.identity.validate(token),
+            token_sent=bool(token),
+            query=parse_query(request.url.query),
+        )
+        if token and ctx.caller is None:
+            raise SwiftError(401)
+        if "temp_url_sig" in ctx.query:
+            self._check_tempurl(ctx)
+        if ctx.caller is not None and ctx.caller.storage_account == account:
+            self.store.account_meta(account)  # auto-create on first use, as Swift does
+        elif self.accounts.by_storage_account(account) is None and not ctx.tempurl_ok:
+            raise ctx.denied()
+        return ctx
+
+    def _check_tempurl(self, ctx: Ctx) -> None:
+        if ctx.obj is None or ctx.method not in TEMPURL_METHODS:
+            raise SwiftError(401, "Temp URL invalid\n")
+        keys = self._tempurl_keys(ctx.account, ctx.container or "")
+        check_tempurl(
+            method=ctx.method,
+            path=ctx.request.url.path,
+            sig=ctx.query.get("temp_url_sig", ""),
+            expires=ctx.query.get("temp_url_expires", ""),
+            keys=keys,
+            prefix=ctx.query.get("temp_url_prefix"),
+        )
+        prefix = ctx.query.get("temp_url_prefix")
+        if prefix is not None and not (ctx.obj or "").startswith(prefix):
+            raise SwiftError(401, "Temp URL invalid\n")
+        ctx.tempurl_ok = True
+        ctx.caller = None
+
+    def _tempurl_keys(self, account: str, container: str) -> list[str]:
+        if self.accounts.by_storage_account(account) is None:
+            return []
+        meta, _ = self.store.account_meta(account)
+        keys = [meta.get("x-account-meta-temp-url-key"), meta.get("x-account-meta-temp-url-key-2")]
+        record = self.store.get_container(account, container)
+        if record is not None:
+            keys += [
+                record.meta.get("x-container-meta-temp-url-key"),
+                record.meta.get("x-container-meta-temp-url-key-2"),
+            ]
+        return [k for k in keys if k]
+
+    async def _dispatch(self, ctx: Ctx) -> Response:
+        if ctx.caller is None and not ctx.tempurl_ok and ctx.container is None:
+            raise SwiftError(401)
+        if ctx.container is None:
+            return account_request(ctx)
+        if ctx.obj is None:
+            return container_request(ctx)
+        method = ctx.method
+        if method in ("GET", "HEAD"):
+            return get_object(ctx)
+        if method == "PUT":
+            if "x-copy-from" in ctx.headers:
+                return await put_with_copy_from(ctx)
+            return await put_object(ctx)
+        if method == "POST":
+            return post_object(ctx)
+        if method == "DELETE":
+            return delete_object(ctx)
+        if method == "COPY":
+            return await copy_request(ctx)
+        raise SwiftError(405)

@@ -1,0 +1,244 @@
+"""Object PUT, POST and DELETE: streamed, verified uploads and manifest writes."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import time
+from typing import Any
+
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+
+from .blobs import BlobWriter
+from .context import Ctx
+from .http import SwiftError, check_metadata, http_date, swift_response
+from .largeobjects import build_slo, split_segment_path
+from .limits import MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
+from .reads import load
+from .store import ObjectRecord
+
+_KEPT_HEADERS = ("content-disposition", "content-encoding", "content-language", "cache-control")
+
+
+def content_length(ctx: Ctx) -> int | None:
+    """The declared body length (None for chunked); 411/413/400 as Swift answers."""
+    chunked = "chunked" in ctx.headers.get("transfer-encoding", "").lower()
+    raw = ctx.headers.get("content-length")
+    if raw is None:
+        if not chunked:
+            raise SwiftError(411, "Missing Content-Length header.")
+        return None
+    try:
+        length = int(raw)
+    except ValueError:
+        raise SwiftError(400, "Invalid Content-Length header value") from None
+    if length < 0:
+        raise SwiftError(400, "Invalid Content-Length header value")
+    if length > MAX_FILE_SIZE:
+        raise SwiftError(413, "Your request is too large.")
+    return length
+
+
+def object_meta(ctx: Ctx, name: str) -> tuple[dict[str, str], str, float | None]:
+    """(stored headers, content type, delete-at) from a PUT or POST."""
+    meta: dict[str, str] = {}
+    for key, value in ctx.headers.items():
+        lower = key.lower()
+        if lower.startswith("x-object-meta-") or lower in _KEPT_HEADERS:
+            meta[lower] = value
+    check_metadata(meta, "object")
+    manifest = ctx.headers.get("x-object-manifest")
+    if manifest is not None:
+        container, _, _prefix = manifest.lstrip("/").partition("/")
+        if not container or "/" not in manifest.lstrip("/"):
+            msg = "X-Object-Manifest must be in the format container/prefix"
+            raise SwiftError(400, msg)
+        meta["x-object-manifest"] = manifest.lstrip("/")
+    return meta, content_type_for(ctx, name), delete_at(ctx)
+
+
+def content_type_for(ctx: Ctx, name: str) -> str:
+    given = ctx.headers.get("content-type")
+    detect = ctx.headers.get("x-detect-content-type", "").lower() in ("true", "1", "yes", "on")
+    if given and not detect:
+        return given
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def delete_at(ctx: Ctx) -> float | None:
+    now = time.time()
+    if "x-delete-after" in ctx.headers:
+        try:
+            after = int(ctx.headers["x-delete-after"])
+        except ValueError:
+            raise SwiftError(400, "Non-integer X-Delete-After") from None
+        if after < 0:
+            raise SwiftError(400, "X-Delete-After in past")
+        return now + after
+    if "x-delete-at" in ctx.headers:
+        try:
+            at = int(ctx.headers["x-delete-at"])
+        except ValueError:
+            raise SwiftError(400, "Non-integer X-Delete-At") from None
+        if at < now:
+            raise SwiftError(400, "X-Delete-At in past")
+        return float(at)
+    return None
+
+
+async def put_object(ctx: Ctx) -> Response:
+    ctx.require("write")
+    if ctx.store.get_container(ctx.account, ctx.container or "") is None:
+        raise SwiftError(404)
+    length = content_length(ctx)
+    meta, ctype, expires = object_meta(ctx, ctx.obj or "")
+    if ctx.query.get("multipart-manifest") == "put":
+        return await _put_slo(ctx, length, meta, ctype, expires)
+    writer = await receive_body(ctx, length)
+    expected = ctx.headers.get("etag", "").strip('"').lower()
+    if expected and expected != writer.etag:
+        writer.abort()
+        raise SwiftError(422)
+    record = ObjectRecord(
+        ctx.container or "",
+        ctx.obj or "",
+        writer.commit(),
+        writer.size,
+        writer.etag,
+        ctype,
+        time.time(),
+        meta,
+        expires,
+    )
+    ctx.store.put_object(ctx.account, record)
+    return created(ctx, record.etag, record.timestamp)
+
+
+def created(ctx: Ctx, etag: str, timestamp: float, extra: dict[str, str] | None = None) -> Response:
+    headers = {"Etag": etag, "Last-Modified": http_date(timestamp)}
+    headers.update(extra or {})
+    return swift_response(201, None, headers, method="PUT")
+
+
+async def receive_body(ctx: Ctx, length: int | None) -> BlobWriter:
+    """Stream the request body into a new blob, hashing as it goes."""
+    writer = ctx.store.blobs.writer()
+    try:
+        async for chunk in ctx.request.stream():
+            writer.write(chunk)
+            if writer.size > MAX_FILE_SIZE:
+                raise SwiftError(413, "Your request is too large.")
+    except ClientDisconnect:
+        writer.abort()
+        raise SwiftError(499) from None
+    except BaseException:
+        writer.abort()
+        raise
+    if length is not None and writer.size != length:
+        writer.abort()
+        raise SwiftError(499)
+    return writer
+
+
+async def _put_slo(
+    ctx: Ctx, length: int | None, meta: dict[str, str], ctype: str, expires: float | None
+) -> Response:
+    if length is not None and length > SLO_MAX_MANIFEST_SIZE:
+        raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
+    body = b""
+    try:
+        async for chunk in ctx.request.stream():
+            body += chunk
+            if len(body) > SLO_MAX_MANIFEST_SIZE:
+                raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
+    except ClientDisconnect:
+        raise SwiftError(499) from None
+    manifest, slo_etag, total = build_slo(ctx, body)
+    expected = ctx.headers.get("etag", "").strip('"').lower()
+    if expected and expected != slo_etag:
+        raise SwiftError(422)
+    return store_slo(
+        ctx,
+        ObjectRecord(ctx.container or "", ctx.obj or "", None, 0, "", ctype, 0.0, meta, expires),
+        manifest,
+        slo_etag=slo_etag,
+        total=total,
+    )
+
+
+def store_slo(
+    ctx: Ctx,
+    template: ObjectRecord,
+    manifest: list[dict[str, Any]],
+    *,
+    slo_etag: str,
+    total: int,
+    account: str | None = None,
+) -> Response:
+    """Store a validated SLO manifest under the name and headers of ``template``."""
+    blob, manifest_etag, size = ctx.store.blobs.write_bytes(json.dumps(manifest).encode())
+    meta = dict(template.meta)
+    meta.update(
+        {
+            "x-static-large-object": "True",
+            "x-object-sysmeta-slo-etag": slo_etag,
+            "x-object-sysmeta-slo-size": str(total),
+            "x-object-sysmeta-manifest-etag": manifest_etag,
+        }
+    )
+    record = ObjectRecord(
+        container, name, blob, size, manifest_etag, ctype, time.time(), meta, expires
+    )
+    ctx.store.put_object(account or ctx.account, record)
+    return created(ctx, f'"{slo_etag}"', record.timestamp)
+
+
+def post_object(ctx: Ctx) -> Response:
+    ctx.require("write")
+    record = load(ctx)
+    meta, _, expires = object_meta(ctx, record.name)
+    for key in ("x-static-large-object", "x-object-manifest"):
+        if key in record.meta and key not in meta:
+            meta[key] = record.meta[key]
+    meta.update({k: v for k, v in record.meta.items() if k.startswith("x-object-sysmeta-")})
+    record.meta = meta
+    if "content-type" in ctx.headers:
+        record.content_type = ctx.headers["content-type"]
+    record.delete_at = expires
+    ctx.store.put_object(ctx.account, record)
+    return swift_response(202, None, method="POST")
+
+
+def delete_object(ctx: Ctx) -> Response:
+    ctx.require("write")
+    record = load(ctx)
+    if ctx.query.get("multipart-manifest") == "delete" and record.is_slo:
+        return _delete_slo(ctx, record)
+    ctx.store.delete_object(ctx.account, ctx.container or "", ctx.obj or "")
+    return swift_response(204, None, method="DELETE")
+
+
+def _delete_slo(ctx: Ctx, record: ObjectRecord) -> Response:
+    assert record.blob is not None
+    manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
+    deleted, missing = 0, 0
+    for seg in manifest:
+        container, obj = split_segment_path(seg["name"])
+        if ctx.store.delete_object(ctx.account, container, obj):
+            deleted += 1
+        else:
+            missing += 1
+    ctx.store.delete_object(ctx.account, record.container, record.name)
+    deleted += 1
+    result = {
+        "Number Deleted": deleted,
+        "Number Not Found": missing,
+        "Response Body": "",
+        "Response Status": "200 OK",
+        "Errors": [],
+    }
+    if "application/json" in ctx.headers.get("accept", ""):
+        return swift_response(200, json.dumps(result), content_type="application/json")
+    text = "".join(f"{k}: {v if k != 'Errors' else ''}\n" for k, v in result.items())
+    return swift_response(200, text, content_type="text/plain")

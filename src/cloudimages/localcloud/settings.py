@@ -1,0 +1,73 @@
+"""Settings of the local cloud: where state lives, where it listens, who exists.
+
+Every field can also come from the environment with the prefix
+``CLOUDIMAGES_LOCALCLOUD_`` (for example ``CLOUDIMAGES_LOCALCLOUD_TOKEN_LIFETIME=5``),
+so test harnesses and ``cloudimages localcloud serve`` configure it the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REGIONS = ("DFW", "IAD", "ORD")
+
+
+class AccountSpec(BaseModel):
+    """An account to create at start: a Rackspace-style user with an API key."""
+
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    api_key: str = Field(min_length=1, max_length=128)
+    password: str | None = None
+    default_region: str | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> AccountSpec:
+        """Read ``USERNAME:APIKEY[:REGION]`` as given to ``--account``."""
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            msg = f"account {spec!r} is not USERNAME:APIKEY or USERNAME:APIKEY:REGION"
+            raise ValueError(msg)
+        region = parts[2].upper() if len(parts) == 3 else None
+        return cls(username=parts[0], api_key=parts[1], default_region=region)
+
+
+DEFAULT_ACCOUNTS = (
+    AccountSpec(username="alice", api_key="alice-api-key", default_region="DFW"),
+    AccountSpec(username="bob", api_key="bob-api-key", default_region="DFW"),
+    AccountSpec(username="carol", api_key="carol-api-key", default_region="IAD"),
+    AccountSpec(username="admin", api_key="admin-api-key", default_region="DFW", is_admin=True),
+)
+
+
+class LocalCloudSettings(BaseSettings):
+    """How one local cloud runs."""
+
+    model_config = SettingsConfigDict(env_prefix="CLOUDIMAGES_LOCALCLOUD_")
+
+    data_dir: Path = Field(default=Path(".cache/localcloud"), description="State directory.")
+    host: str = Field(default="127.0.0.1", description="Address every service binds to.")
+    port: int = Field(default=0, ge=0, le=65535, description="Identity port; 0 picks free ports.")
+    public_host: str | None = Field(default=None, description="Host written into catalog URLs.")
+    regions: tuple[str, ...] = Field(default=DEFAULT_REGIONS, min_length=1)
+    accounts: list[AccountSpec] = Field(default_factory=list, description="Extra accounts.")
+    token_lifetime: float = Field(default=86400.0, gt=0, description="Token validity, seconds.")
+
+    @field_validator("regions")
+    @classmethod
+    def _upper_unique(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        upper = tuple(dict.fromkeys(r.strip().upper() for r in regions if r.strip()))
+        if not upper:
+            msg = "at least one region is needed"
+            raise ValueError(msg)
+        return upper
+
+    @property
+    def catalog_host(self) -> str:
+        """The host clients should use: the bind address unless it is a wildcard."""
+        if self.public_host:
+            return self.public_host
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
