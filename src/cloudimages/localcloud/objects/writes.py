@@ -188,7 +188,15 @@ def store_slo(
         }
     )
     record = ObjectRecord(
-        container, name, blob, size, manifest_etag, ctype, time.time(), meta, expires
+        template.container,
+        template.name,
+        blob,
+        size,
+        manifest_etag,
+        template.content_type,
+        time.time(),
+        meta,
+        template.delete_at,
     )
     ctx.store.put_object(account or ctx.account, record)
     return created(ctx, f'"{slo_etag}"', record.timestamp)
