@@ -1,0 +1,108 @@
+"""The ``cloudimages`` command line.
+
+Commands that only talk to a cloud import neither Prefect nor the pipelines,
+so they start fast; pipeline commands import them when they run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import CloudImagesError
+
+app = typer.Typer(no_args_is_help=True, help="Move VM images into, out of and between clouds.")
+localcloud_app = typer.Typer(no_args_is_help=True, help="Run the local Rackspace-like cloud.")
+app.add_typer(localcloud_app, name="localcloud")
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True)
+
+
+@localcloud_app.command("serve")
+def localcloud_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(help="Identity port; each region's services take the next ports. 0 = free."),
+    ] = 5000,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where state is kept; it survives restarts.")
+    ] = Path(".cache/localcloud"),
+    account: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra account USERNAME:APIKEY[:REGION]; repeatable."),
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option(help="Regions to serve (default DFW, IAD, ORD).")
+    ] = None,
+    token_lifetime: Annotated[
+        float, typer.Option(help="Seconds a token stays valid.")
+    ] = 86400.0,
+) -> None:
+    """Serve Identity, Cloud Images and Cloud Files in the foreground (Ctrl-C stops)."""
+    from .localcloud import AccountSpec, LocalCloud, LocalCloudSettings
+
+    try:
+        extra = [AccountSpec.parse(spec) for spec in account or []]
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--account") from None
+    fields: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "accounts": extra,
+        "token_lifetime": token_lifetime,
+    }
+    if region:
+        fields["regions"] = tuple(region)
+    cloud = LocalCloud(LocalCloudSettings(**fields))  # type: ignore[arg-type]
+    try:
+        cloud._prepare()
+    except OSError as err:
+        errors.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    _print_cloud(cloud)
+    cloud.serve_forever()
+
+
+def _print_cloud(cloud: object) -> None:
+    from .localcloud import LocalCloud
+
+    assert isinstance(cloud, LocalCloud)
+    console.print(f"[bold]Identity[/bold]  {cloud.identity_url}  (POST /tokens)")
+    table = Table("username", "api key", "tenant", "default region", title="Accounts")
+    for acct in cloud.accounts:
+        table.add_row(acct.username, acct.api_key, acct.tenant_id, acct.default_region)
+    console.print(table)
+    for endpoint in cloud.endpoints:
+        console.print(
+            f"{endpoint.region}: images {endpoint.images_url}"
+            f"  files {endpoint.files_root}/v1/<MossoCloudFS_…>"
+        )
+    console.print(
+        "Authenticate with: curl -s -X POST "
+        f"{cloud.identity_url}/tokens -H 'Content-Type: application/json' "
+        """-d '{"auth": {"RAX-KSKEY:apiKeyCredentials": """
+        """{"username": "alice", "apiKey": "alice-api-key"}}}'"""
+    )
+    console.print(f"State in {Path(cloud.settings.data_dir).resolve()}. Ctrl-C stops.")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    """Entry point: typed errors become one line and a non-zero exit, not a traceback."""
+    try:
+        app()
+    except CloudImagesError as err:
+        errors.print(f"[red]{type(err).__name__}:[/red] {err}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
