@@ -41,9 +41,7 @@ def localcloud_serve(
     region: Annotated[
         list[str] | None, typer.Option(help="Regions to serve (default DFW, IAD, ORD).")
     ] = None,
-    token_lifetime: Annotated[
-        float, typer.Option(help="Seconds a token stays valid.")
-    ] = 86400.0,
+    token_lifetime: Annotated[float, typer.Option(help="Seconds a token stays valid.")] = 86400.0,
 ) -> None:
     """Serve Identity, Cloud Images and Cloud Files in the foreground (Ctrl-C stops)."""
     from .localcloud import AccountSpec, LocalCloud, LocalCloudSettings

@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .accounts import Accounts
 from .db import Database
 from .identity import Identity, RegionEndpoints, identity_routes
+from .images.api import ImagesApi
+from .images.service import (
+    build_images_app,
+    caller_from,
+    root_route,
+    seed_base_images,
+    versions_route,
+)
+from .images.store import ImageStore
 from .objects.blobs import BlobStore
 from .objects.service import CloudFiles
 from .objects.store import ObjectStore
@@ -62,6 +69,8 @@ class Services:
     identity: Identity
     endpoints: list[RegionEndpoints]
     stores: dict[str, ObjectStore]
+    image_stores: dict[str, ImageStore]
+    image_blobs: dict[str, BlobStore]
     router: PortRouter
 
 
@@ -82,19 +91,24 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
     ]
     identity = Identity(db, accounts, endpoints, settings.token_lifetime)
     apps: dict[int, ASGIApp] = {ports.identity: Starlette(routes=identity_routes(identity))}
-    stores = {}
-    for region in settings.regions:
-        blobs = BlobStore(data_dir / "blobs" / region.lower())
-        stores[region] = ObjectStore(db, blobs, region)
+    stores, image_stores, image_blobs = {}, {}, {}
+    caller = caller_from(identity)
+    for endpoint in endpoints:
+        region = endpoint.region
+        stores[region] = ObjectStore(db, BlobStore(data_dir / "blobs" / region.lower()), region)
         apps[ports.files[region]] = CloudFiles(stores[region], identity, accounts)
-        apps[ports.images[region]] = _images_placeholder()
-    return Services(db, accounts, identity, endpoints, stores, PortRouter(apps))
-
-
-def _images_placeholder() -> ASGIApp:
-    async def not_yet(request: Request) -> Response:
-        body = {"message": "Cloud Images is not served by this local cloud yet.", "code": "501"}
-        return JSONResponse(body, status_code=501)
-
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
-    return Starlette(routes=[Route("/{path:path}", not_yet, methods=methods)])
+        image_blobs[region] = BlobStore(data_dir / "imagestore" / region.lower())
+        image_stores[region] = ImageStore(db, region)
+        seed_base_images(image_stores[region])
+        api = ImagesApi(
+            image_stores[region],
+            caller,
+            member_limit=settings.member_limit,
+            on_delete=lambda record, blobs=image_blobs[region]: blobs.delete(record.blob),
+        )
+        root = endpoint.images_url.removesuffix("/v2")
+        routes = [*api.routes(), versions_route(lambda r=root: r), root_route(lambda r=root: r)]
+        apps[ports.images[region]] = build_images_app(routes)
+    return Services(
+        db, accounts, identity, endpoints, stores, image_stores, image_blobs, PortRouter(apps)
+    )

@@ -59,6 +59,32 @@ CREATE TABLE IF NOT EXISTS objects (
     delete_at REAL,
     PRIMARY KEY (region, account, container, name)
 );
+CREATE TABLE IF NOT EXISTS images (
+    region TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    blob TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (region, id)
+);
+CREATE TABLE IF NOT EXISTS members (
+    region TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (region, image_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    region TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (region, id)
+);
 """
 
 

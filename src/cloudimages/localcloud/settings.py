@@ -55,6 +55,26 @@ class LocalCloudSettings(BaseSettings):
     regions: tuple[str, ...] = Field(default=DEFAULT_REGIONS, min_length=1)
     accounts: list[AccountSpec] = Field(default_factory=list, description="Extra accounts.")
     token_lifetime: float = Field(default=86400.0, gt=0, description="Token validity, seconds.")
+    task_workers: int = Field(default=2, ge=1, le=32, description="Import/export worker threads.")
+    task_pending_delay: float = Field(
+        default=0.0, ge=0, description="Seconds a new task stays pending before work starts."
+    )
+    task_processing_delay: float = Field(
+        default=0.0, ge=0, description="Extra seconds a task spends processing (to watch it)."
+    )
+    task_ttl: float = Field(
+        default=48 * 3600.0, gt=0, description="Seconds a finished task stays readable."
+    )
+    import_size_limit: int = Field(
+        default=160 * 1024**3,
+        gt=0,
+        description="Largest virtual or physical VHD size an import accepts (bytes).",
+    )
+    export_segment_size: int = Field(
+        default=1_048_576_000, ge=1, description="Size of each exported DLO segment (bytes)."
+    )
+    member_limit: int = Field(default=128, ge=1, description="Members one image may have.")
+    faults: str = Field(default="", description="Fault rules to load at start (see faults.py).")
 
     @field_validator("regions")
     @classmethod

@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from .context import Ctx
@@ -22,7 +22,7 @@ from .limits import (
     SLO_MAX_MANIFEST_SIZE,
     SLO_MIN_SEGMENT_SIZE,
 )
-from .store import ObjectRecord, listing_time
+from .store import ObjectRecord, ObjectStore, listing_time
 
 MAX_NESTING = 10
 
@@ -55,7 +55,17 @@ def split_segment_path(path: str) -> tuple[str, str]:
     return container, obj
 
 
-def resolve(ctx: Ctx, account: str, record: ObjectRecord, depth: int = 0) -> Resolved:
+class Reader(Protocol):
+    """What resolving needs: the store, and a check that a container may be read."""
+
+    store: ObjectStore
+
+    def require(self, need: str, container: str | None = None, account: str | None = None) -> None:
+        """Raise unless ``need`` is allowed on the container."""
+
+
+def resolve(ctx: Reader, account: str, record: ObjectRecord, depth: int = 0) -> Resolved:
+    """The pieces of an object's content, following SLO and DLO manifests."""
     if depth > MAX_NESTING:
         raise SwiftError(409, "Max recursion depth exceeded on SLO/DLO")
     if record.is_slo:
@@ -66,7 +76,7 @@ def resolve(ctx: Ctx, account: str, record: ObjectRecord, depth: int = 0) -> Res
     return Resolved(pieces, record.size, record.etag)
 
 
-def _resolve_slo(ctx: Ctx, account: str, record: ObjectRecord, depth: int) -> Resolved:
+def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) -> Resolved:
     assert record.blob is not None
     manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
     pieces: list[Piece] = []
@@ -85,7 +95,7 @@ def _resolve_slo(ctx: Ctx, account: str, record: ObjectRecord, depth: int) -> Re
     return Resolved(pieces, length, f'"{record.meta.get("x-object-sysmeta-slo-etag", "")}"')
 
 
-def _resolve_dlo(ctx: Ctx, account: str, record: ObjectRecord, depth: int) -> Resolved:
+def _resolve_dlo(ctx: Reader, account: str, record: ObjectRecord, depth: int) -> Resolved:
     container, _, prefix = unquote(record.dlo_manifest or "").partition("/")
     ctx.require("read", container, account)
     pieces: list[Piece] = []
