@@ -42,6 +42,17 @@ def localcloud_serve(
         list[str] | None, typer.Option(help="Regions to serve (default DFW, IAD, ORD).")
     ] = None,
     token_lifetime: Annotated[float, typer.Option(help="Seconds a token stays valid.")] = 86400.0,
+    faults: Annotated[
+        str,
+        typer.Option(
+            help="Fault rules to inject from the start, e.g. 'files:*:PUT:*=503@0.1,retry_after=1'"
+            " (see cloudimages.localcloud.faults).",
+            envvar="CLOUDIMAGES_LOCALCLOUD_FAULTS",
+        ),
+    ] = "",
+    task_processing_delay: Annotated[
+        float, typer.Option(help="Extra seconds each import/export task spends processing.")
+    ] = 0.0,
 ) -> None:
     """Serve Identity, Cloud Images and Cloud Files in the foreground (Ctrl-C stops)."""
     from .localcloud import AccountSpec, LocalCloud, LocalCloudSettings
@@ -56,12 +67,16 @@ def localcloud_serve(
         "data_dir": data_dir,
         "accounts": extra,
         "token_lifetime": token_lifetime,
+        "faults": faults,
+        "task_processing_delay": task_processing_delay,
     }
     if region:
         fields["regions"] = tuple(region)
     cloud = LocalCloud(LocalCloudSettings(**fields))  # type: ignore[arg-type]
     try:
         cloud._prepare()
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--faults") from None
     except OSError as err:
         errors.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.helpers.identity import login
 
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
-from tests.helpers.identity import login
 
 
 def test_data_written_before_a_restart_is_read_back_byte_exact(tmp_path: Path) -> None:
@@ -161,4 +161,58 @@ def test_cli_serve_rejects_malformed_accounts(tmp_path: Path, spec: str) -> None
     )
     assert result.returncode == 2
     assert "USERNAME:APIKEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_faults_set_at_runtime_through_the_admin_api(cloud: LocalCloud) -> None:
+    """The admin account injects a 503 with Retry-After on one route; others are untouched."""
+    admin = login(cloud.identity_url, "admin", "admin-api-key")
+    alice = login(cloud.identity_url, "alice", "alice-api-key")
+    admin_url = cloud.identity_url.removesuffix("/v2.0") + "/admin/faults"
+    rule = {"service": "files:DFW", "method": "HEAD", "status": 503, "retry_after": 2, "times": 1}
+    denied = httpx.post(admin_url, json=rule, headers=alice.headers)
+    assert denied.status_code == 403
+    created = httpx.post(admin_url, json=rule, headers=admin.headers)
+    assert created.status_code == 201
+    files = alice.endpoint("object-store", "DFW")
+    first = httpx.head(files, headers=alice.headers)
+    assert first.status_code == 503
+    assert first.headers["retry-after"] == "2"
+    assert httpx.head(files, headers=alice.headers).status_code == 204
+
+
+def test_faults_given_at_start_apply_from_the_first_request(tmp_path: Path) -> None:
+    """A fault spec in the settings (flag or env) is active as soon as the cloud starts."""
+    settings = LocalCloudSettings(data_dir=tmp_path, faults="identity:POST:*=429,times=1")
+    with LocalCloud(settings) as cloud:
+        body = {
+            "auth": {"RAX-KSKEY:apiKeyCredentials": {"username": "bob", "apiKey": "bob-api-key"}}
+        }
+        assert httpx.post(f"{cloud.identity_url}/tokens", json=body).status_code == 429
+        assert httpx.post(f"{cloud.identity_url}/tokens", json=body).status_code == 200
+
+
+def test_cli_serve_rejects_a_malformed_fault_spec(tmp_path: Path) -> None:
+    """--faults with a bad spec is a usage error naming what was wrong."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudimages.cli",
+            "localcloud",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+            "--faults",
+            "images:DFW=200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "fault spec" in result.stderr
     assert "Traceback" not in result.stderr

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .accounts import Accounts
 from .db import Database
+from .faults import FaultInjector, FaultMiddleware, fault_admin_routes
 from .identity import Identity, RegionEndpoints, identity_routes
 from .images.api import ImagesApi
 from .images.service import (
@@ -71,6 +72,7 @@ class Services:
     stores: dict[str, ObjectStore]
     image_stores: dict[str, ImageStore]
     image_blobs: dict[str, BlobStore]
+    faults: FaultInjector
     router: PortRouter
 
 
@@ -90,13 +92,19 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         for region in settings.regions
     ]
     identity = Identity(db, accounts, endpoints, settings.token_lifetime)
-    apps: dict[int, ASGIApp] = {ports.identity: Starlette(routes=identity_routes(identity))}
+    faults = FaultInjector()
+    faults.load_spec(settings.faults)
+    identity_app = Starlette(
+        routes=[*identity_routes(identity), *fault_admin_routes(faults, identity)]
+    )
+    apps: dict[int, ASGIApp] = {ports.identity: FaultMiddleware(identity_app, faults, "identity")}
     stores, image_stores, image_blobs = {}, {}, {}
     caller = caller_from(identity)
     for endpoint in endpoints:
         region = endpoint.region
         stores[region] = ObjectStore(db, BlobStore(data_dir / "blobs" / region.lower()), region)
-        apps[ports.files[region]] = CloudFiles(stores[region], identity, accounts)
+        files = CloudFiles(stores[region], identity, accounts)
+        apps[ports.files[region]] = FaultMiddleware(files, faults, f"files:{region}")
         image_blobs[region] = BlobStore(data_dir / "imagestore" / region.lower())
         image_stores[region] = ImageStore(db, region)
         seed_base_images(image_stores[region])
@@ -108,7 +116,16 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         )
         root = endpoint.images_url.removesuffix("/v2")
         routes = [*api.routes(), versions_route(lambda r=root: r), root_route(lambda r=root: r)]
-        apps[ports.images[region]] = build_images_app(routes)
+        images_app = build_images_app(routes)
+        apps[ports.images[region]] = FaultMiddleware(images_app, faults, f"images:{region}")
     return Services(
-        db, accounts, identity, endpoints, stores, image_stores, image_blobs, PortRouter(apps)
+        db,
+        accounts,
+        identity,
+        endpoints,
+        stores,
+        image_stores,
+        image_blobs,
+        faults,
+        PortRouter(apps),
     )

@@ -1,18 +1,14 @@
 """Fault injection: make local-cloud services fail on purpose, on demand.
 
-Retries, re-authentication and pipelines that survive transient errors are only
-trustworthy once they have met failures they did not choose. ``FaultRule``s say
-which requests fail and how, ``FaultMiddleware`` applies them in front of each
-service, admins change them at run time under ``/admin/faults`` on the Identity
-port (never faulted, so a ``*`` rule can always be cleared), and the task engine
-asks ``next_task_outcome`` how an import or export should end.
+Retries, re-auth and pipelines that survive transient errors are only trusted
+once they have met failures they did not choose. ``FaultMiddleware`` applies
+``FaultRule``s in front of each service; admins change them under ``/admin/faults``
+(never faulted, so a ``*`` rule can always be cleared); the task engine asks
+``next_task_outcome`` how an import or export ends.
 
-Actions: ``status`` answers ``status`` (400-599) with ``{"message": "Injected
-fault", "code": N}`` (plain text on Cloud Files) and ``Retry-After`` if set;
-``reset`` drops the TCP connection with no response (see ``reset_connection``);
-``latency`` waits ``delay`` seconds, then serves normally. ``delay`` holds back
-the other actions too, so a slow failure is one rule. Injected answers carry
-``X-Injected-Fault: <rule id>``.
+Actions: ``status`` answers with ``status`` (and ``Retry-After``); ``reset``
+drops the connection (see ``reset_connection``); ``latency`` waits ``delay``
+seconds, then serves. ``delay`` holds back the other two as well.
 
 Start-up spec (``--faults``, ``CLOUDIMAGES_LOCALCLOUD_FAULTS``), entries split by ``;``::
 
@@ -38,17 +34,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import random
 import re
 import socket
 import struct
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -58,6 +54,7 @@ from .identity import Identity, IdentityFault
 
 ADMIN_PREFIX = "/admin/faults"
 _DAY = 86400.0
+_ONE_BYTE = [(b"content-length", b"1")]
 
 
 class _Counted(BaseModel):
@@ -82,22 +79,16 @@ class FaultRule(_Counted):
     retry_after: float | None = Field(default=None, ge=0, le=_DAY, description="Retry-After.")
     delay: float = Field(default=0.0, ge=0, le=_DAY, description="Seconds to wait first.")
 
-    @field_validator("path")
-    @classmethod
-    def _regex_compiles(cls, value: str) -> str:
-        if value.startswith("re:"):
-            try:
-                re.compile(value[3:])
-            except re.error as err:
-                msg = f"path regex {value[3:]!r} does not compile: {err}"
-                raise ValueError(msg) from None
-        return value
-
     @model_validator(mode="after")
-    def _latency_has_delay(self) -> FaultRule:
+    def _check(self) -> FaultRule:
         if self.action == "latency" and self.delay <= 0:
             msg = "a latency rule needs delay > 0 (the seconds to add)"
             raise ValueError(msg)
+        try:
+            re.compile(self.path[3:] if self.path.startswith("re:") else "")
+        except re.error as err:
+            msg = f"path regex {self.path[3:]!r} does not compile: {err}"
+            raise ValueError(msg) from None
         return self
 
     def matches(self, service: str, method: str, path: str) -> bool:
@@ -128,19 +119,13 @@ class TaskOutcome(_Counted):
             raise ValueError(msg)
         return self
 
-    def matches(self, task_type: str) -> bool:
-        return self.times != 0 and fnmatchcase(task_type, self.task_type)
-
 
 _Item = TypeVar("_Item", FaultRule, TaskOutcome)
+_JSON_SPEC = TypeAdapter(list[dict[str, Any]])
 
 
 class FaultInjector:
-    """The live fault rules and task outcomes of one local cloud; thread-safe.
-
-    ``seed`` makes rate rolls reproducible, so a flaky-by-design test is not flaky.
-    Handed-out rules are copies: the injector alone counts firings.
-    """
+    """The live rules and task outcomes; thread-safe; ``seed`` makes rate rolls repeatable."""
 
     def __init__(self, *, seed: int | None = None) -> None:
         self._lock = threading.Lock()
@@ -181,8 +166,7 @@ class FaultInjector:
 
     def clear(self) -> None:
         with self._lock:
-            self._rules.clear()
-            self._outcomes.clear()
+            self._rules, self._outcomes = [], []
 
     def rules(self) -> list[FaultRule]:
         """All rules, exhausted ones included (``times == 0``)."""
@@ -205,7 +189,8 @@ class FaultInjector:
         """How the task starting now ends, counted as used; None means it succeeds."""
         with self._lock:
             for outcome in self._outcomes:
-                if outcome.matches(task_type) and self._roll(outcome.rate):
+                usable = outcome.times != 0 and fnmatchcase(task_type, outcome.task_type)
+                if usable and self._roll(outcome.rate):
                     return _fire(outcome)
         return None
 
@@ -215,19 +200,23 @@ class FaultInjector:
 
 def _fire(item: _Item) -> _Item:
     item.fired += 1
-    if item.times is not None:
-        item.times -= 1
+    item.times = None if item.times is None else item.times - 1
     return item.model_copy()
-
-
-# the start-up spec ---------------------------------------------------------------------
 
 
 def parse_spec(text: str) -> list[FaultRule | TaskOutcome]:
     """Read a start-up spec (compact form or JSON, see the module docstring)."""
     stripped = text.strip()
     if stripped[:1] in ("[", "{"):
-        return _parse_json(stripped)
+        try:
+            docs = _JSON_SPEC.validate_json(stripped if stripped[0] == "[" else f"[{stripped}]")
+            kinds = [
+                TaskOutcome if {"outcome", "task_type"} & d.keys() else FaultRule for d in docs
+            ]
+            return [kind.model_validate(doc) for kind, doc in zip(kinds, docs, strict=True)]
+        except ValidationError as err:
+            msg = f"fault spec (JSON): {describe(err)}"
+            raise ValueError(msg) from None
     entries = [entry.strip() for entry in stripped.split(";")]
     return [_parse_entry(n, entry) for n, entry in enumerate(entries, 1) if entry]
 
@@ -236,29 +225,8 @@ def describe(err: ValueError) -> str:
     """An error on one line; pydantic's as ``field: problem; ...``."""
     if not isinstance(err, ValidationError):
         return str(err)
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in err.errors()
-    )
-
-
-def _parse_json(text: str) -> list[FaultRule | TaskOutcome]:
-    try:
-        doc = json.loads(text)
-    except ValueError as err:
-        msg = f"fault spec is not valid JSON: {err}"
-        raise ValueError(msg) from None
-    items: list[FaultRule | TaskOutcome] = []
-    for n, obj in enumerate(doc if isinstance(doc, list) else [doc], 1):
-        if not isinstance(obj, dict):
-            msg = f"fault spec item {n} is not a JSON object: {obj!r}"
-            raise ValueError(msg)
-        model = TaskOutcome if {"outcome", "task_type"} & obj.keys() else FaultRule
-        try:
-            items.append(model.model_validate(obj))
-        except ValidationError as err:
-            msg = f"fault spec item {n}: {describe(err)}"
-            raise ValueError(msg) from None
-    return items
+    parts = (f"{'.'.join(map(str, e['loc'])) or 'rule'}: {e['msg']}" for e in err.errors())
+    return "; ".join(parts)
 
 
 def _parse_entry(n: int, entry: str) -> FaultRule | TaskOutcome:
@@ -268,28 +236,24 @@ def _parse_entry(n: int, entry: str) -> FaultRule | TaskOutcome:
             msg = "expected TARGET=ACTION, e.g. images:*:GET:*=503"
             raise ValueError(msg)
         head, *options = action.split(",")
-        fields = dict(_option(option) for option in options)
-        if target == "task" or target.startswith("task:"):
-            return _task_entry(target, head, fields)
-        return _http_entry(target, head, fields)
+        if bad := [option for option in options if "=" not in option]:
+            msg = f"option {bad[0]!r} is not KEY=VALUE"
+            raise ValueError(msg)
+        fields = {k.strip(): v.strip() for k, _, v in (o.partition("=") for o in options)}
+        if target != "task" and not target.startswith("task:"):
+            return _http_entry(target, head, fields)
+        outcome, _, code = head.partition(":")
+        values = {"task_type": target.partition(":")[2] or "*", "outcome": outcome}
+        return TaskOutcome.model_validate(values | ({"code": code} if code else {}) | fields)
     except ValueError as err:
         msg = f"fault spec entry {n} ({entry!r}): {describe(err)}"
         raise ValueError(msg) from None
 
 
-def _option(option: str) -> tuple[str, str]:
-    key, sep, value = (part.strip() for part in option.partition("="))
-    if not sep or not key:
-        msg = f"option {option!r} is not KEY=VALUE"
-        raise ValueError(msg)
-    return key, value
-
-
 def _http_entry(target: str, head: str, fields: dict[str, str]) -> FaultRule:
     service, method, path = _split_target(target)
     action, at, rate = head.partition("@")
-    if at:
-        fields["rate"] = rate
+    fields |= {"rate": rate} if at else {}
     kind, _, arg = action.partition(":")
     values = {"service": service, "method": method, "path": path}
     if kind == "reset" and not arg:
@@ -316,22 +280,13 @@ def _split_target(target: str) -> tuple[str, str, str]:
     return ":".join(parts[:width]), method, ":".join(rest[1:]) or "*"
 
 
-def _task_entry(target: str, head: str, fields: dict[str, str]) -> TaskOutcome:
-    outcome, _, code = head.partition(":")
-    values = {"task_type": target.partition(":")[2] or "*", "outcome": outcome}
-    return TaskOutcome.model_validate(values | ({"code": code} if code else {}) | fields)
-
-
-# the middleware ------------------------------------------------------------------------
-
-
+@dataclass
 class FaultMiddleware:
     """Apply an injector's rules to the HTTP requests of one service."""
 
-    def __init__(self, app: ASGIApp, injector: FaultInjector, service_name: str) -> None:
-        self.app = app
-        self.injector = injector
-        self.service_name = service_name
+    app: ASGIApp
+    injector: FaultInjector
+    service_name: str  # identity, images:DFW, files:IAD...
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = None
@@ -343,48 +298,35 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif rule.action == "reset":
             await reset_connection(receive, send)
-        else:
-            await _drain(receive)
+        else:  # read the body first, so that the client gets to read our answer
+            while (event := await receive())["type"] == "http.request" and event.get("more_body"):
+                pass
             await self._answer(rule)(scope, receive, send)
 
     def _answer(self, rule: FaultRule) -> Response:
         headers = {"X-Injected-Fault": rule.id or ""}
-        if rule.retry_after is not None:
-            seconds = rule.retry_after
-            headers["Retry-After"] = str(int(seconds)) if seconds.is_integer() else str(seconds)
+        if rule.retry_after is not None:  # "1", not "1.0"; fractions help fast tests
+            headers["Retry-After"] = f"{rule.retry_after:.3f}".rstrip("0").rstrip(".")
         if self.service_name.startswith("files"):
             return PlainTextResponse(f"Injected fault ({rule.status})", rule.status, headers)
         body = {"message": "Injected fault", "code": rule.status}
         return JSONResponse(body, rule.status, headers)
 
 
-async def _drain(receive: Receive) -> None:
-    """Read the request body, so that the client gets to read our answer."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return
-
-
 async def reset_connection(receive: Receive, send: Send) -> None:
     """Abort the client's TCP connection with a RST, sending no response at all.
 
-    ASGI cannot say this: uvicorn answers 500 for an app that raises before
-    responding. But uvicorn's ``send`` (h11 and httptools alike) is a bound
-    method of its per-request cycle, which holds the asyncio transport:
-    SO_LINGER 0 then ``abort()`` makes the kernel send RST, which httpx reports
-    as ``ReadError`` (``RemoteProtocolError`` if only a FIN gets through).
-    Without a reachable transport (another server, or ``send`` wrapped by
-    middleware outside this one) the response is started and cut short instead.
+    ASGI cannot say this (uvicorn answers 500 for an app that raises before
+    responding), but uvicorn's ``send`` (h11 and httptools) is a bound method of
+    its request cycle, which holds the asyncio transport: SO_LINGER 0 then
+    ``abort()`` makes the kernel send RST; httpx raises ``ReadError``
+    (``RemoteProtocolError`` if only a FIN gets through). With no transport in
+    reach (another server, or ``send`` wrapped outside this middleware) the
+    response is started and cut short instead.
     """
     transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
     if not callable(getattr(transport, "abort", None)):
-        start = {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [(b"content-length", b"1")],
-        }
-        await send(start)
+        await send({"type": "http.response.start", "status": 500, "headers": _ONE_BYTE})
         return  # the server closes the connection of an unfinished response
     sock = transport.get_extra_info("socket")
     if sock is not None:
@@ -392,15 +334,10 @@ async def reset_connection(receive: Receive, send: Send) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
     with contextlib.suppress(TimeoutError):  # wait for the server to notice, or it answers 500
-        await asyncio.wait_for(_until_disconnect(receive), 5)
+        async with asyncio.timeout(5):
+            while (await receive())["type"] != "http.disconnect":
+                pass
 
-
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-# the admin routes ----------------------------------------------------------------------
 
 _Handler = Callable[[Request], Awaitable[Response]]
 
@@ -410,30 +347,34 @@ def fault_admin_routes(injector: FaultInjector, identity: Identity) -> list[Rout
 
     def admin(handler: _Handler) -> _Handler:
         async def endpoint(request: Request) -> Response:
+            account = identity.validate(request.headers.get("x-auth-token"))
+            if account is None:
+                msg = "An admin X-Auth-Token is required to change faults."
+                return IdentityFault(401, "unauthorized", msg).response()
+            if not account.is_admin:
+                msg = f"User {account.username!r} is not an admin; fault injection needs one."
+                return IdentityFault(403, "forbidden", msg).response()
             try:
-                _check_admin(identity, request)
                 return await handler(request)
             except IdentityFault as fault:
                 return fault.response()
 
         return endpoint
 
-    async def listing(request: Request) -> Response:
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            rule = injector.add(await _read(request, FaultRule))
+            return JSONResponse(rule.model_dump(), status_code=201)
+        if request.method == "DELETE":
+            injector.clear()
+            return Response(status_code=204)
         rules = [r.model_dump() for r in injector.rules()]
         outcomes = [o.model_dump() for o in injector.task_outcomes()]
         return JSONResponse({"faults": rules, "task_outcomes": outcomes})
 
-    async def add_rule(request: Request) -> Response:
-        rule = injector.add(await _read(request, FaultRule))
-        return JSONResponse(rule.model_dump(), status_code=201)
-
     async def add_task(request: Request) -> Response:
         outcome = injector.add_task_outcome(await _read(request, TaskOutcome))
         return JSONResponse(outcome.model_dump(), status_code=201)
-
-    async def clear(request: Request) -> Response:
-        injector.clear()
-        return Response(status_code=204)
 
     async def remove(request: Request) -> Response:
         try:
@@ -443,34 +384,16 @@ def fault_admin_routes(injector: FaultInjector, identity: Identity) -> list[Rout
         return Response(status_code=204)
 
     return [
-        Route(ADMIN_PREFIX, admin(listing), methods=["GET"]),
-        Route(ADMIN_PREFIX, admin(add_rule), methods=["POST"]),
-        Route(ADMIN_PREFIX, admin(clear), methods=["DELETE"]),
+        Route(ADMIN_PREFIX, admin(faults), methods=["GET", "POST", "DELETE"]),
         Route(f"{ADMIN_PREFIX}/tasks", admin(add_task), methods=["POST"]),
         Route(ADMIN_PREFIX + "/{fault_id}", admin(remove), methods=["DELETE"]),
     ]
 
 
-def _check_admin(identity: Identity, request: Request) -> None:
-    account = identity.validate(request.headers.get("x-auth-token"))
-    if account is None:
-        msg = "An admin X-Auth-Token is required to change faults."
-        raise IdentityFault(401, "unauthorized", msg)
-    if not account.is_admin:
-        msg = f"User {account.username!r} is not an admin; fault injection needs one."
-        raise IdentityFault(403, "forbidden", msg)
-
-
 async def _read(request: Request, model: type[_Item]) -> _Item:
     """The request's JSON object as ``model``; 400 with pydantic's words otherwise."""
     try:
-        doc = json.loads(await request.body())
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict):
-        raise IdentityFault(400, "badRequest", "Invalid request body: expected a JSON object.")
-    try:
-        return model.model_validate(doc)
+        return model.model_validate_json(await request.body())
     except ValidationError as err:
         msg = f"Invalid {model.__name__}: {describe(err)}"
         raise IdentityFault(400, "badRequest", msg) from None
