@@ -12,6 +12,7 @@ so the client, the qemu-img wrapper and the pipelines can all raise from it.
     │   ├── Forbidden             403: the account may not do this
     │   ├── NotFound              404: absent, or not visible to this account
     │   ├── Conflict              409: the resource is not in the needed state
+    │   ├── OverLimit             413 without Retry-After: a quota or size limit
     │   ├── RateLimited           429, or 413 with Retry-After: slow down
     │   └── ServiceUnavailable    5xx: the service failed; usually transient
     ├── TaskFailed                an import/export task ended in failure
@@ -83,6 +84,10 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     """409: the resource exists already, or is not in the state the call needs."""
+
+
+class OverLimit(ApiError):
+    """413 without Retry-After: a quota (members, tags, properties) or size limit was hit."""
 
 
 class RateLimited(ApiError):

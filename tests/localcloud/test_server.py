@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.helpers.identity import login
 
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
+from tests.helpers.identity import login
 
 
 def test_data_written_before_a_restart_is_read_back_byte_exact(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from .objects.blobs import BlobStore
 from .objects.service import CloudFiles
 from .objects.store import ObjectStore
 from .settings import DEFAULT_ACCOUNTS, LocalCloudSettings
+from .tasks import TaskEngine, task_routes
 
 
 class PortRouter:
@@ -73,7 +74,19 @@ class Services:
     image_stores: dict[str, ImageStore]
     image_blobs: dict[str, BlobStore]
     faults: FaultInjector
+    engines: dict[str, TaskEngine]
     router: PortRouter
+
+    def start(self) -> None:
+        """Start background work: the import/export task engines (and their recovery)."""
+        for engine in self.engines.values():
+            engine.start()
+
+    def close(self) -> None:
+        """Stop the engines first, then close the database they write to."""
+        for engine in self.engines.values():
+            engine.stop()
+        self.db.close()
 
 
 def build(settings: LocalCloudSettings, ports: Ports) -> Services:
@@ -98,7 +111,7 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         routes=[*identity_routes(identity), *fault_admin_routes(faults, identity)]
     )
     apps: dict[int, ASGIApp] = {ports.identity: FaultMiddleware(identity_app, faults, "identity")}
-    stores, image_stores, image_blobs = {}, {}, {}
+    stores, image_stores, image_blobs, engines = {}, {}, {}, {}
     caller = caller_from(identity)
     for endpoint in endpoints:
         region = endpoint.region
@@ -114,8 +127,21 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
             member_limit=settings.member_limit,
             on_delete=lambda record, blobs=image_blobs[region]: blobs.delete(record.blob),
         )
+        engines[region] = TaskEngine(
+            settings,
+            image_stores[region],
+            stores[region],
+            image_blobs[region],
+            accounts,
+            faults=faults,
+        )
         root = endpoint.images_url.removesuffix("/v2")
-        routes = [*api.routes(), versions_route(lambda r=root: r), root_route(lambda r=root: r)]
+        routes = [
+            *api.routes(),
+            *task_routes(image_stores[region], engines[region], caller),
+            versions_route(lambda r=root: r),
+            root_route(lambda r=root: r),
+        ]
         images_app = build_images_app(routes)
         apps[ports.images[region]] = FaultMiddleware(images_app, faults, f"images:{region}")
     return Services(
@@ -127,5 +153,6 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         image_stores,
         image_blobs,
         faults,
+        engines,
         PortRouter(apps),
     )

@@ -41,6 +41,7 @@ class LocalCloud:
     def _prepare(self) -> uvicorn.Server:
         self.ports = self._bind()
         self.services = build(self.settings, self.ports)
+        self.services.start()
         config = uvicorn.Config(
             self.services.router,
             lifespan="off",
@@ -88,7 +89,7 @@ class LocalCloud:
             sock.close()
         self._sockets.clear()
         if self.services is not None:
-            self.services.db.close()
+            self.services.close()
             self.services = None
 
     def __enter__(self) -> LocalCloud:
