@@ -8,6 +8,7 @@ session; each test creates uniquely named containers and removes them afterwards
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,8 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realswift import RealSwift, default_cache_dir, ensure_swift_installed  # noqa: E402
-from targets import CLOUD_FILES_MAX_FILE_SIZE, Account, ObjectStoreTarget  # noqa: E402
+from realswift import RealSwift, default_cache_dir, ensure_swift_installed
+from targets import CLOUD_FILES_MAX_FILE_SIZE, Account, ObjectStoreTarget
 
 SWIFT_USERS = {  # role -> (tempauth user, key, ACL principal of that user)
     "a": ("test:tester", "testing"),
@@ -52,7 +53,9 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         from cloudimages.localcloud import LocalCloud, LocalCloudSettings
     except ImportError as exc:
         pytest.skip(f"cloudimages.localcloud is not usable yet: {exc}")
-    settings = LocalCloudSettings(data_dir=tmp_path_factory.mktemp("localcloud"), token_lifetime=86400.0)
+    settings = LocalCloudSettings(
+        data_dir=tmp_path_factory.mktemp("localcloud"), token_lifetime=86400.0
+    )
     with LocalCloud(settings) as cloud:
         yield cloud
 
@@ -78,28 +81,40 @@ def localcloud_login(identity_url: str, role: str) -> Account:
     )
 
 
+def _warn_about_leftovers(store: ObjectStoreTarget) -> None:
+    """At session end, name any container the per-test cleanup failed to remove."""
+    for account in (store.a, store.b):
+        names = store.http.get(account.storage_url, headers=account.auth).text.split()
+        if names:
+            warnings.warn(f"{store.name} {account.account} kept containers {names}", stacklevel=1)
+
+
 @pytest.fixture(scope="session")
-def swift_store(real_swift: RealSwift) -> ObjectStoreTarget:
+def swift_store(real_swift: RealSwift) -> Iterator[ObjectStoreTarget]:
     """Session-wide logins into real Swift."""
-    return ObjectStoreTarget.open(
+    store = ObjectStoreTarget.open(
         name="swift",
         root_url=real_swift.proxy_url,
         max_file_size=real_swift.max_file_size,
         login=lambda role: swift_login(real_swift, role),
     )
+    yield store
+    _warn_about_leftovers(store)
 
 
 @pytest.fixture(scope="session")
-def localcloud_store(local_cloud: object) -> ObjectStoreTarget:
+def localcloud_store(local_cloud: object) -> Iterator[ObjectStoreTarget]:
     """Session-wide logins into the local cloud."""
     identity_url: str = local_cloud.identity_url  # type: ignore[attr-defined]
     a = localcloud_login(identity_url, "a")
-    return ObjectStoreTarget.open(
+    store = ObjectStoreTarget.open(
         name="localcloud",
         root_url=_root(a.storage_url),
         max_file_size=getattr(local_cloud, "max_file_size", CLOUD_FILES_MAX_FILE_SIZE),
         login=lambda role: localcloud_login(identity_url, role),
     )
+    yield store
+    _warn_about_leftovers(store)
 
 
 @pytest.fixture(

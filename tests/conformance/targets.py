@@ -45,8 +45,13 @@ class Account:
         return {"X-Auth-Token": self.token}
 
     def url(self, *parts: str) -> str:
-        """Storage URL joined with quoted container/object parts."""
-        return "/".join([self.storage_url.rstrip("/"), *(quote(p) for p in parts)])
+        """Storage URL joined with quoted container/object parts.
+
+        Dots are escaped too, so a name such as `a/../b` reaches the server as written
+        instead of being folded by the HTTP client.
+        """
+        quoted = (quote(p).replace(".", "%2E") for p in parts)
+        return "/".join([self.storage_url.rstrip("/"), *quoted])
 
 
 Login = Callable[[str], Account]
@@ -109,13 +114,17 @@ class ObjectStoreTarget:
 
 
 def empty_container(client: httpx.Client, owner: Account, name: str) -> None:
-    """Delete every object in a container (listing pages of up to 10,000 names)."""
+    """Delete every object in a container, page by page, until a pass deletes nothing."""
     while True:
         listing = client.get(owner.url(name), headers=owner.auth, params={"format": "json"})
         if listing.status_code != 200 or not listing.json():
             return
-        for entry in listing.json():
-            client.delete(owner.url(name, entry["name"]), headers=owner.auth)
+        deleted = [
+            client.delete(owner.url(name, entry["name"]), headers=owner.auth).status_code
+            for entry in listing.json()
+        ]
+        if 204 not in deleted:
+            return
 
 
 # --- raw HTTP, for what httpx would normalise or refuse to send ---------------------------
@@ -139,7 +148,7 @@ def raw_request(
 ) -> RawResponse:
     """Send ``path`` byte for byte (no ``..`` folding, no quoting) and read the answer."""
     parts = urlsplit(root_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)
         for key, value in headers.items():
@@ -156,7 +165,9 @@ def raw_request(
 def send_headers_only(root_url: str, method: str, path: str, headers: Mapping[str, str]) -> int:
     """Send a request head but no body and return the status of the early answer."""
     parts = urlsplit(root_url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+    with socket.create_connection(
+        (parts.hostname or "127.0.0.1", parts.port or 80), timeout=30
+    ) as sock:
         sock.sendall(_head(method, path, parts.netloc, headers))
         status_line = _read_line(sock)
     return int(status_line.split()[1])
@@ -165,7 +176,9 @@ def send_headers_only(root_url: str, method: str, path: str, headers: Mapping[st
 def send_truncated(root_url: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
     """Announce more bytes than ``body`` holds, send ``body`` and hang up mid-upload."""
     parts = urlsplit(root_url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+    with socket.create_connection(
+        (parts.hostname or "127.0.0.1", parts.port or 80), timeout=30
+    ) as sock:
         sock.sendall(_head("PUT", path, parts.netloc, headers) + body)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from targets import ObjectStoreTarget
 
@@ -36,11 +37,15 @@ def segmented(target: ObjectStoreTarget) -> Segmented:
         name = f"seg/{n:03d}"
         resp = target.http.put(target.a.url(container, name), headers=target.a.auth, content=data)
         assert resp.status_code == 201
-        manifest.append({"path": f"/{container}/{name}", "etag": resp.headers["Etag"], "size_bytes": len(data)})
+        manifest.append(
+            {"path": f"/{container}/{name}", "etag": resp.headers["Etag"], "size_bytes": len(data)}
+        )
     return Segmented(container, manifest)
 
 
-def _put_manifest(target: ObjectStoreTarget, container: str, body: str, name: str = "slo"):
+def _put_manifest(
+    target: ObjectStoreTarget, container: str, body: str, name: str = "slo"
+) -> httpx.Response:
     return target.http.put(
         target.a.url(container, name),
         headers=target.a.auth,
@@ -50,11 +55,15 @@ def _put_manifest(target: ObjectStoreTarget, container: str, body: str, name: st
 
 
 def _names(target: ObjectStoreTarget, container: str) -> list[str]:
-    resp = target.http.get(target.a.url(container), headers=target.a.auth, params={"format": "json"})
+    resp = target.http.get(
+        target.a.url(container), headers=target.a.auth, params={"format": "json"}
+    )
     return [e["name"] for e in resp.json()]
 
 
-def test_slo_put_answers_quoted_multipart_etag(target: ObjectStoreTarget, segmented: Segmented) -> None:
+def test_slo_put_answers_quoted_multipart_etag(
+    target: ObjectStoreTarget, segmented: Segmented
+) -> None:
     """The manifest PUT answers 201 with the quoted md5 of the concatenated segment md5s."""
     resp = _put_manifest(target, segmented.container, segmented.body())
     assert resp.status_code == 201
@@ -105,7 +114,9 @@ def test_slo_in_container_listing(target: ObjectStoreTarget, segmented: Segmente
     """The container listing shows the SLO with its total size and an slo_etag."""
     _put_manifest(target, segmented.container, segmented.body())
     resp = target.http.get(
-        target.a.url(segmented.container), headers=target.a.auth, params={"format": "json", "prefix": "slo"}
+        target.a.url(segmented.container),
+        headers=target.a.auth,
+        params={"format": "json", "prefix": "slo"},
     )
     (entry,) = resp.json()
     assert entry["bytes"] == 20
@@ -123,7 +134,9 @@ def test_slo_allows_null_etag_and_size(target: ObjectStoreTarget, segmented: Seg
     assert head.headers["Etag"] == f'"{MULTI_ETAG}"'
 
 
-def test_slo_small_middle_segment_is_accepted(target: ObjectStoreTarget, segmented: Segmented) -> None:
+def test_slo_small_middle_segment_is_accepted(
+    target: ObjectStoreTarget, segmented: Segmented
+) -> None:
     """Swift 2.38 has min_segment_size 1: a 3-byte segment that is not last is fine."""
     reordered = [segmented.manifest[1], segmented.manifest[0]]
     resp = _put_manifest(target, segmented.container, json.dumps(reordered))
@@ -160,7 +173,9 @@ def test_slo_delete_with_segments(target: ObjectStoreTarget, segmented: Segmente
     _put_manifest(target, segmented.container, segmented.body())
     url = target.a.url(segmented.container, "slo")
     resp = target.http.delete(
-        url, headers={**target.a.auth, "Accept": "application/json"}, params={"multipart-manifest": "delete"}
+        url,
+        headers={**target.a.auth, "Accept": "application/json"},
+        params={"multipart-manifest": "delete"},
     )
     assert resp.status_code == 200
     assert resp.json()["Number Deleted"] == 4
@@ -210,7 +225,44 @@ def test_dlo_follows_new_segments(target: ObjectStoreTarget, segmented: Segmente
     url = target.a.url(segmented.container, "dlo")
     value = f"{segmented.container}/seg/"
     target.http.put(url, headers={**target.a.auth, "X-Object-Manifest": value}, content=b"")
-    target.http.put(target.a.url(segmented.container, "seg/003"), headers=target.a.auth, content=b"dd")
+    target.http.put(
+        target.a.url(segmented.container, "seg/003"), headers=target.a.auth, content=b"dd"
+    )
     resp = target.http.get(url, headers=target.a.auth)
     assert resp.status_code == 200
     assert resp.content == WHOLE + b"dd"
+
+
+def test_copying_an_slo_makes_a_plain_object(
+    target: ObjectStoreTarget, segmented: Segmented
+) -> None:
+    """A server-side copy of an SLO stores the concatenation, with the content md5 as Etag."""
+    _put_manifest(target, segmented.container, segmented.body())
+    dst = target.a.url(segmented.container, "flat")
+    resp = target.http.put(
+        dst, headers={**target.a.auth, "X-Copy-From": f"/{segmented.container}/slo"}
+    )
+    head = target.http.head(dst, headers=target.a.auth)
+    assert resp.status_code == 201
+    assert resp.headers["Etag"] == hashlib.md5(WHOLE).hexdigest()
+    assert "X-Static-Large-Object" not in head.headers
+    assert head.headers["Content-Length"] == "20"
+
+
+def test_copying_the_manifest_shares_segments(
+    target: ObjectStoreTarget, segmented: Segmented
+) -> None:
+    """Copying with ?multipart-manifest=get makes a second SLO over the same segments."""
+    _put_manifest(target, segmented.container, segmented.body())
+    dst = target.a.url(segmented.container, "slo-copy")
+    resp = target.http.put(
+        dst,
+        headers={**target.a.auth, "X-Copy-From": f"/{segmented.container}/slo"},
+        params={"multipart-manifest": "get"},
+    )
+    head = target.http.head(dst, headers=target.a.auth)
+    got = target.http.get(dst, headers=target.a.auth)
+    assert resp.status_code == 201
+    assert head.headers["X-Static-Large-Object"] == "True"
+    assert head.headers["Etag"] == f'"{MULTI_ETAG}"'
+    assert got.content == WHOLE

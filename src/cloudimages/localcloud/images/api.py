@@ -206,9 +206,9 @@ class ImagesApi:
         found = self.store.member(record.id, member_id)
         if found is None:
             raise NotFound(f"Member {member_id} not found on image {record.id}.")
+        if tenant == record.owner:
+            raise Forbidden("Only the member may change its own membership status.")
         if tenant != member_id:
-            if tenant == record.owner:
-                raise Forbidden("Only the member may change its own membership status.")
             raise NotFound(f"Member {member_id} not found on image {record.id}.")
         body = await json_body(request)
         status = body.get("status") if isinstance(body, dict) else None

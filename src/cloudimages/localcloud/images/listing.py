@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from .errors import BadRequest
 from .store import ImageRecord, ImageStore
-from .views import image_view
+from .views import can_see, image_view
 
 SORT_KEYS = (
     "name",
@@ -71,14 +71,12 @@ def list_images(store: ImageStore, tenant: str, items: list[tuple[str, str]]) ->
     tags = [v for k, v in items if k == "tag"]
     limit = parse_limit(params.get("limit"))
     sort_key, sort_dir = parse_sort(params)
-    chosen = [r for r in _visible_union(store, tenant, params) if _matches(r, params, tags)]
+    union = _visible_union(store, tenant, params)
+    chosen = [r for r in union if _matches(r, params, tags)]
     chosen.sort(key=lambda r: _sort_value(r, sort_key), reverse=sort_dir == "desc")
     marker = params.get("marker")
     if marker is not None:
-        ids = [r.id for r in chosen]
-        if marker not in ids:
-            raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
-        chosen = chosen[ids.index(marker) + 1 :]
+        chosen = _after_marker(store, tenant, marker, chosen, sort_key=sort_key, sort_dir=sort_dir)
     page = chosen[:limit]
     body: dict[str, Any] = {
         "images": [image_view(r) for r in page],
@@ -88,6 +86,25 @@ def list_images(store: ImageStore, tenant: str, items: list[tuple[str, str]]) ->
     if limit and len(page) == limit:
         body["next"] = _link(items, page[-1].id)
     return body
+
+
+def _after_marker(
+    store: ImageStore,
+    tenant: str,
+    marker: str,
+    chosen: list[ImageRecord],
+    *,
+    sort_key: str,
+    sort_dir: str,
+) -> list[ImageRecord]:
+    """The images after the marker's sort position; the marker itself need not match filters."""
+    record = store.get_image(marker)
+    if record is None or not can_see(store, record, tenant):
+        raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
+    position = _sort_value(record, sort_key)
+    if sort_dir == "desc":
+        return [r for r in chosen if _sort_value(r, sort_key) < position]
+    return [r for r in chosen if _sort_value(r, sort_key) > position]
 
 
 def _visible_union(store: ImageStore, tenant: str, params: dict[str, str]) -> list[ImageRecord]:

@@ -103,7 +103,6 @@ TASK: dict[str, Any] = {
         "self": {"type": "string"},
         "schema": {"type": "string"},
     },
-    "required": ["type", "input"],
 }
 
 
@@ -123,7 +122,6 @@ def _sparse_task() -> dict[str, Any]:
     sparse = copy.deepcopy(TASK)
     for key in ("input", "result", "message"):
         sparse["properties"].pop(key)
-    sparse.pop("required")
     return sparse
 
 

@@ -74,7 +74,9 @@ def root_route(base_url: Callable[[], str]) -> Route:
 
 
 def build_images_app(routes: list[Route]) -> ASGIApp:
-    return TenantPathCompat(Starlette(routes=routes))
+    app = Starlette(routes=routes)
+    app.router.redirect_slashes = False  # Glance answers 404, not a redirect
+    return TenantPathCompat(app)
 
 
 def seed_base_images(store: ImageStore) -> None:

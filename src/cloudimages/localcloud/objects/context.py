@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_to_bytes
 
 from starlette.requests import Request
 
@@ -88,14 +88,25 @@ def split_path(path: str) -> tuple[str, str | None, str | None]:
     return account, container, obj
 
 
+def decoded_path(request: Request) -> str:
+    """The request path percent-decoded as strict UTF-8; 412 for bytes that are not.
+
+    The server's own decoding replaces invalid bytes with U+FFFD, which would
+    silently rename the object; Swift refuses such names instead.
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    try:
+        return unquote_to_bytes(raw.split(b"?", 1)[0]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL") from None
+
+
 def check_container_name(name: str) -> None:
     if len(name.encode()) > MAX_CONTAINER_NAME_LENGTH:
         msg = (
             f"Container name length of {len(name.encode())} longer than {MAX_CONTAINER_NAME_LENGTH}"
         )
         raise SwiftError(400, msg)
-    if name in (".", ".."):
-        raise SwiftError(412, "Invalid path")
     if "\x00" in name:
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
 

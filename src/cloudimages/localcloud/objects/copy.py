@@ -78,8 +78,7 @@ async def copy_object(ctx: Ctx, src: tuple[str, str, str], dst: tuple[str, str, 
         "X-Copied-From": quote(f"{src_container}/{src_obj}"),
         "X-Copied-From-Last-Modified": http_date(source.timestamp),
     }
-    if src_account != ctx.account or dst_account != ctx.account:
-        extra["X-Copied-From-Account"] = quote(src_account)
+    extra["X-Copied-From-Account"] = quote(src_account)
     manifest_copy = ctx.query.get("multipart-manifest") == "get"
     if manifest_copy and source.is_slo and source.blob:
         manifest = json.loads(ctx.store.blobs.read_bytes(source.blob))

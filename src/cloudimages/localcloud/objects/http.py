@@ -90,7 +90,7 @@ def swift_response(
     out["X-Trans-Id"] = tid
     out["X-Openstack-Request-Id"] = tid
     if method == "HEAD":
-        out["Content-Length"] = str(len(data))
+        out.setdefault("Content-Length", str(len(data)))
         return _HeadResponse(status_code=status, headers=out)
     return Response(data, status_code=status, headers=out)
 

@@ -12,15 +12,13 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from .context import Ctx
 from .http import SwiftError
 from .limits import (
-    MAX_FILE_SIZE,
     SLO_MAX_MANIFEST_SEGMENTS,
     SLO_MAX_MANIFEST_SIZE,
-    SLO_MIN_SEGMENT_SIZE,
 )
 from .store import ObjectRecord, ObjectStore, listing_time
 
@@ -137,73 +135,128 @@ def _sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
 
 # SLO manifest PUT ---------------------------------------------------------------
 def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
-    """Validate a ``multipart-manifest=put`` body: (stored manifest, etag, total size)."""
+    """Validate a ``multipart-manifest=put`` body: (stored manifest, etag, total size).
+
+    Two passes, as Swift's slo middleware does: the manifest's own syntax
+    (``Index N: ...`` lines), then each segment against the store
+    (``/c/o, 404 Not Found`` lines); either way a 400 and nothing stored.
+    """
     if len(body) > SLO_MAX_MANIFEST_SIZE:
         raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
-    try:
-        segments = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise SwiftError(400, "Manifest must be valid JSON.\n") from None
-    if not isinstance(segments, list) or not segments:
-        raise SwiftError(400, "Manifest must be a list.\n")
-    if len(segments) > SLO_MAX_MANIFEST_SEGMENTS:
-        raise SwiftError(413, f"Too many segments; max {SLO_MAX_MANIFEST_SEGMENTS}.\n")
+    segments = _parse_manifest(ctx, body)
     problems: list[str] = []
     stored: list[dict[str, Any]] = []
     etags = hashlib.md5(usedforsecurity=False)
     total = 0
     for index, seg in enumerate(segments):
-        entry = _check_segment(ctx, index, seg, problems, last=index == len(segments) - 1)
+        entry = _check_segment(ctx, seg, problems, last=index == len(segments) - 1)
         if entry is None:
             continue
         stored.append(entry)
-        etags.update(entry["hash"].encode())
+        part = f"{entry['hash']}:{entry['range']};" if "range" in entry else entry["hash"]
+        etags.update(part.encode())
         total += entry["bytes"]
     if problems:
         raise SwiftError(400, "Errors:\n" + "".join(f"{p}\n" for p in problems))
-    if total > MAX_FILE_SIZE * SLO_MAX_MANIFEST_SEGMENTS:
-        raise SwiftError(413)
     return stored, etags.hexdigest(), total
 
 
+def _parse_manifest(ctx: Ctx, body: bytes) -> list[dict[str, Any]]:
+    try:
+        segments = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise SwiftError(400, "Manifest must be valid JSON.\n") from None
+    if not isinstance(segments, list):
+        raise SwiftError(400, "Manifest must be a list.\n")
+    if len(segments) > SLO_MAX_MANIFEST_SEGMENTS:
+        raise SwiftError(413, f"Too many segments; max {SLO_MAX_MANIFEST_SEGMENTS}.\n")
+    errors = [
+        error
+        for index, seg in enumerate(segments)
+        if (error := _syntax_error(ctx, index, seg, last=index == len(segments) - 1))
+    ]
+    if errors:
+        raise SwiftError(400, "".join(f"{e}\n" for e in errors))
+    return segments
+
+
+def _syntax_error(ctx: Ctx, index: int, seg: Any, *, last: bool) -> str | None:
+    """Swift's per-segment syntax checks, with its wording."""
+    if not isinstance(seg, dict):
+        return f"Index {index}: not a JSON object"
+    if "path" not in seg:
+        return f"Index {index}: expected keys to include one of 'path' or 'data'"
+    extra = sorted(k for k in seg if k not in ("path", "etag", "size_bytes", "range"))
+    if extra:
+        return f"Index {index}: extraneous keys " + ", ".join(json.dumps(k) for k in extra)
+    path = seg["path"]
+    if not isinstance(path, str):
+        return f'Index {index}: "path" must be a string'
+    if seg.get("etag") is not None and not isinstance(seg["etag"], str):
+        return f'Index {index}: "etag" must be a string or null (if provided)'
+    if "/" not in path.strip("/"):
+        return (
+            f"Index {index}: path does not refer to an object. Path must be of the form"
+            " /container/object."
+        )
+    if seg.get("size_bytes") is not None:
+        size = _as_int(seg["size_bytes"])
+        if size is None:
+            return f"Index {index}: invalid size_bytes"
+        if size < 1 and not last:
+            return f"Index {index}: too small; each segment must be at least 1 byte."
+    if path.lstrip("/") == f"{ctx.container}/{ctx.obj}":
+        return f"Index {index}: manifest must not include itself as a segment"
+    if seg.get("range") and not _valid_range(str(seg["range"])):
+        return f"Index {index}: invalid range"
+    return None
+
+
+def _valid_range(spec: str) -> bool:
+    first, dash, last = spec.partition("-")
+    return (
+        bool(dash)
+        and (first.isdigit() or last.isdigit())
+        and all(part.isdigit() or part == "" for part in (first, last))
+    )
+
+
 def _check_segment(
-    ctx: Ctx, index: int, seg: Any, problems: list[str], *, last: bool
+    ctx: Ctx, seg: dict[str, Any], problems: list[str], *, last: bool
 ) -> dict[str, Any] | None:
-    if not isinstance(seg, dict) or not isinstance(seg.get("path"), str):
-        problems.append(f'Index {index}, "path" must be a string')
-        return None
-    unknown = set(seg) - {"path", "etag", "size_bytes", "range"}
-    if unknown:
-        problems.append(f"Index {index}, Invalid key(s): {', '.join(sorted(unknown))}")
-        return None
     path = seg["path"]
     container, obj = split_segment_path(path)
+    name = quote("/" + path.lstrip("/"))
     ctx.require("read", container)
     found = ctx.store.get_object(ctx.account, container, obj)
     if found is None:
-        problems.append(f"{path}, 404 Not Found")
+        problems.append(f"{name}, 404 Not Found")
         return None
     inner = resolve(ctx, ctx.account, found)
     etag = _strip(inner.etag)
-    if seg.get("etag") not in (None, "") and str(seg["etag"]).strip('"') != etag:
-        problems.append(f"{path}, Etag Mismatch")
+    if inner.length < 1 and not last:
+        problems.append(f"{name}, Too small; each segment must be at least 1 byte.")
     if seg.get("size_bytes") is not None and _as_int(seg["size_bytes"]) != inner.length:
-        problems.append(f"{path}, Size Mismatch")
-    if inner.length < SLO_MIN_SEGMENT_SIZE and not last:
-        problems.append(f"{path}, Too small; each segment must be at least 1 byte.")
-    entry = {
+        problems.append(f"{name}, Size Mismatch")
+    if seg.get("etag") is not None and seg["etag"] != etag:
+        problems.append(f"{name}, Etag Mismatch")
+    entry: dict[str, Any] = {
         "name": "/" + container + "/" + obj,
-        "hash": etag,
         "bytes": inner.length,
+        "hash": etag,
         "content_type": found.content_type,
         "last_modified": listing_time(found.timestamp),
     }
-    if found.is_slo:
-        entry["sub_slo"] = True
     if seg.get("range"):
         lo, hi = _range_bounds(str(seg["range"]), inner.length)
-        entry["range"] = seg["range"]
-        entry["bytes"] = hi - lo
+        if lo >= hi:
+            problems.append(f"{name}, Unsatisfiable Range")
+            return None
+        if (lo, hi) != (0, inner.length):
+            entry["range"] = f"{lo}-{hi - 1}"
+            entry["bytes"] = hi - lo
+    if found.is_slo:
+        entry["sub_slo"] = True
     return entry
 
 

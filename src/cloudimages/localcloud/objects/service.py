@@ -14,7 +14,7 @@ from ..accounts import Accounts
 from ..identity import Identity
 from . import limits
 from .access import TEMPURL_DIGESTS, TEMPURL_METHODS, check_tempurl
-from .context import Ctx, parse_query, split_path
+from .context import Ctx, decoded_path, parse_query, split_path
 from .copy import copy_request, put_with_copy_from
 from .http import SwiftError, swift_response
 from .listings import account_request, container_request
@@ -101,7 +101,7 @@ class CloudFiles:
         return await self._dispatch(ctx)
 
     def _context(self, request: Request) -> Ctx:
-        account, container, obj = split_path(request.url.path)
+        account, container, obj = split_path(decoded_path(request))
         token = request.headers.get("x-auth-token") or request.headers.get("x-storage-token")
         ctx = Ctx(
             request=request,
@@ -130,7 +130,7 @@ class CloudFiles:
         keys = self._tempurl_keys(ctx.account, ctx.container or "")
         check_tempurl(
             method=ctx.method,
-            path=ctx.request.url.path,
+            path=decoded_path(ctx.request),
             sig=ctx.query.get("temp_url_sig", ""),
             expires=ctx.query.get("temp_url_expires", ""),
             keys=keys,

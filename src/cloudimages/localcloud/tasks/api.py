@@ -81,6 +81,9 @@ class TasksApi:
         body = await json_body(request)
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object with 'type' and 'input'.")
+        missing = [key for key in ("type", "input") if key not in body]
+        if missing:
+            raise BadRequest(f"Provided object does not match schema 'task': missing {missing}.")
         validate_task(body)
         task_id = str(uuid.uuid4())
         now = now_iso()

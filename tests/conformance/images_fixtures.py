@@ -1,0 +1,121 @@
+"""Session servers for the images suite and the parametrised ``image_target`` fixture.
+
+Every test that takes ``image_target`` runs twice: against a real Glance 33 (marked
+``slow``) and against the local cloud (the ``local_cloud`` fixture of conftest.py).  The
+Glance server is cached on the pytest config, so it starts once per session even when
+these fixtures are imported into several test modules (``from images_fixtures import *``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from images_targets import (
+    ImagesAccount,
+    ImagesTarget,
+    glance_create,
+    glance_importer,
+    localcloud_import,
+    localcloud_start_import,
+    unique,
+)
+from realglance import RealGlance, default_cache_dir, ensure_glance_installed
+
+__all__ = ["glance_images", "image_target", "localcloud_images", "real_glance"]
+
+GLANCE_PROJECTS = {"owner": "p-owner", "consumer": "p-consumer", "stranger": "p-stranger"}
+LOCALCLOUD_USERS = {"owner": "alice", "consumer": "bob", "stranger": "carol"}
+REGION = "DFW"  # carol's default region is IAD; everyone works in DFW
+JSON = {"Accept": "application/json"}  # error bodies as JSON on both targets
+_GLANCE_KEY = pytest.StashKey[RealGlance]()
+
+
+@pytest.fixture(scope="session")
+def real_glance(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> RealGlance:
+    """A real Glance 33.0.0 on 127.0.0.1, started once per session."""
+    config = request.config
+    if _GLANCE_KEY not in config.stash:
+        venv = ensure_glance_installed(default_cache_dir())
+        workdir = tmp_path_factory.mktemp("glance")
+        glance = RealGlance(venv, workdir, serve_dir=workdir / "serve").start()
+        config.stash[_GLANCE_KEY] = glance
+        config.add_cleanup(glance.stop)
+    return config.stash[_GLANCE_KEY]
+
+
+def glance_account(project: str, roles: str = "member,reader") -> ImagesAccount:
+    """Header-trusting auth; non-admin by default (an admin sees every project's images)."""
+    return ImagesAccount(project, {**RealGlance.headers(project, roles=roles), **JSON})
+
+
+@pytest.fixture(scope="session")
+def glance_images(real_glance: RealGlance) -> ImagesTarget:
+    """Three non-admin projects of the real Glance and one public image made by an admin."""
+    accounts = {role: glance_account(project) for role, project in GLANCE_PROJECTS.items()}
+    assert real_glance.serve_dir is not None
+    target = ImagesTarget(
+        "glance",
+        real_glance.url,
+        public_image="",
+        creator=glance_create,
+        importer=glance_importer(real_glance.serve_dir, real_glance.file_url),
+        **accounts,
+    )
+    admin = glance_account("p-admin", roles="admin,member,reader")
+    target.public_image = glance_create(target, admin, unique("public"))
+    resp = target.patch(
+        admin, target.public_image, [{"op": "replace", "path": "/visibility", "value": "public"}]
+    )
+    assert resp.status_code == 200, resp.text
+    return target
+
+
+def localcloud_login(identity_url: str, username: str) -> tuple[ImagesAccount, str]:
+    """Identity v2.0 API-key login: the account and its REGION Cloud Images URL."""
+    creds = {"username": username, "apiKey": f"{username}-api-key"}
+    body = {"auth": {"RAX-KSKEY:apiKeyCredentials": creds}}
+    resp = httpx.post(f"{identity_url}/tokens", json=body, timeout=30)
+    assert resp.status_code == 200, resp.text
+    access = resp.json()["access"]
+    urls = {
+        service["type"]: endpoint["publicURL"]
+        for service in access["serviceCatalog"]
+        for endpoint in service["endpoints"]
+        if endpoint.get("region") == REGION
+    }
+    headers = {"X-Auth-Token": access["token"]["id"], **JSON}
+    account = ImagesAccount(access["token"]["tenant"]["id"], headers, urls["object-store"])
+    return account, urls["image"].removesuffix("/v2")
+
+
+@pytest.fixture(scope="session")
+def localcloud_images(local_cloud: Any) -> ImagesTarget:
+    """alice (owner), bob (consumer) and carol (stranger) in the local cloud's DFW."""
+    logins = {
+        role: localcloud_login(local_cloud.identity_url, u) for role, u in LOCALCLOUD_USERS.items()
+    }
+    accounts = {role: account for role, (account, _) in logins.items()}
+    url = logins["owner"][1]
+    target = ImagesTarget(
+        "localcloud",
+        url,
+        public_image="",
+        creator=localcloud_import,
+        importer=localcloud_start_import,
+        **accounts,
+    )
+    target.public_image = target.listing(target.stranger, visibility="public")[0]
+    return target
+
+
+@pytest.fixture(params=[pytest.param("glance", marks=pytest.mark.slow), "localcloud"])
+def image_target(request: pytest.FixtureRequest) -> Iterator[ImagesTarget]:
+    """A fresh per-test view of one images service; its images are deleted after the test."""
+    view: ImagesTarget = request.getfixturevalue(f"{request.param}_images").view()
+    yield view
+    view.cleanup()
