@@ -1,0 +1,135 @@
+"""Bad input of every kind gets a 4xx from the local cloud, never a 500.
+
+A corpus of malformed requests (methods, paths, headers and bodies) is sent
+to every service; each answer must be a client error or a success, and the
+service must keep answering afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import httpx
+import pytest
+
+from cloudimages.localcloud import LocalCloud
+from tests.helpers.identity import Session, login
+
+METHODS = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "COPY", "OPTIONS"]
+UUID = "00000000-0000-0000-0000-000000000000"
+BODIES: list[bytes] = [
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b'"text"',
+    b"12",
+    b'{"member": 5}',
+    b'{"status": ["accepted"]}',
+    b'{"type": "import", "input": "x"}',
+    b'{"type": "export", "input": {"image_uuid": 7, "receiving_swift_container": []}}',
+    b'{"type": "import", "input": {"import_from": "", "image_properties": "n"}}',
+    b'[{"op": "add"}]',
+    b'[{"op": "replace", "path": "/name/x", "value": 1}]',
+    b'[{"path": "/c/o", "etag": 5, "size_bytes": -1}]',
+    b"\xff\xfe\x00garbage",
+    b'{"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": ["x"], "apiKey": {}}}}',
+]
+CONTENT_TYPES = [
+    "application/json",
+    "application/openstack-images-v2.1-json-patch",
+    "text/plain",
+    "application/json; charset=bogus",
+]
+
+
+def _image_paths(session: Session) -> list[str]:
+    return [
+        "/v2/images",
+        f"/v2/images/{UUID}",
+        "/v2/images/not-a-uuid",
+        f"/v2/images/{UUID}/tags/{'t' * 300}",
+        f"/v2/images/{UUID}/members",
+        f"/v2/images/{UUID}/members/{session.tenant_id}",
+        "/v2/images?limit=-1",
+        "/v2/images?limit=abc&marker=zzz&sort_key=nope&sort_dir=sideways",
+        "/v2/images?visibility=everyone&member_status=maybe&size_min=x&size_max=y",
+        "/v2/images?changes-since=2020&self=1",
+        "/v2/tasks",
+        f"/v2/tasks/{UUID}",
+        "/v2/tasks?limit=x&marker=not-a-uuid&sort_key=nope&sort_dir=up",
+        "/v2/schemas/nope",
+        "/v2/%ff%fe",
+        "/v2/123456/images",
+    ]
+
+
+def _files_paths(session: Session) -> list[str]:
+    account = session.endpoint("object-store", "DFW").rsplit("/", 1)[-1]
+    return [
+        f"/v1/{account}",
+        f"/v1/{account}/c-fuzz",
+        f"/v1/{account}/c-fuzz/o",
+        f"/v1/{account}/c-fuzz/o?multipart-manifest=put",
+        f"/v1/{account}/c-fuzz/o?multipart-manifest=get&format=raw",
+        f"/v1/{account}/c-fuzz/o?multipart-manifest=delete",
+        f"/v1/{account}/c-fuzz/o?temp_url_sig=zz&temp_url_expires=soon",
+        f"/v1/{account}/c-fuzz?limit=-5&delimiter=ab&format=xml",
+        f"/v1/{account}/{'c' * 300}",
+        f"/v1/{account}/c-fuzz/{'o' * 1100}",
+        "/v1/MossoCloudFS_nobody/c/o",
+        "/v1/",
+        "/v2/elsewhere",
+        "/info",
+    ]
+
+
+def _headers(rng: random.Random, session: Session) -> dict[str, str]:
+    headers = {"X-Auth-Token": rng.choice([session.token, session.token, "bogus", ""])}
+    headers["Content-Type"] = rng.choice(CONTENT_TYPES)
+    extras = [
+        ("Range", "bytes=9-2"),
+        ("Range", "bytes=-0"),
+        ("X-Copy-From", "/nowhere"),
+        ("X-Copy-From", "c-fuzz/o"),
+        ("Destination", "no-slash"),
+        ("X-Object-Manifest", "noslash"),
+        ("X-Delete-At", "yesterday"),
+        ("X-Delete-After", "-3"),
+        ("ETag", "not-an-md5"),
+        ("X-Container-Read", ".r:"),
+        ("X-Container-Write", ".bogus"),
+        ("X-Object-Meta-" + "k" * 200, "v"),
+        ("If-None-Match", "*"),
+        ("Destination-Account", "MossoCloudFS_nobody"),
+    ]
+    for key, value in rng.sample(extras, 3):
+        headers[key] = value
+    return headers
+
+
+@pytest.mark.parametrize("service", ["identity", "images", "files"])
+def test_malformed_requests_never_get_a_server_error(cloud: LocalCloud, service: str) -> None:
+    """Hundreds of malformed requests per service: every answer is below 500."""
+    rng = random.Random(f"no-500-{service}")
+    session = login(cloud.identity_url, "alice", "alice-api-key")
+    if service == "identity":
+        base = cloud.identity_url.removesuffix("/v2.0")
+        paths = ["/v2.0/tokens", f"/v2.0/tokens/{session.token}x", "/v2.0/tokens/", "/admin/faults"]
+    elif service == "images":
+        base = session.endpoint("image", "DFW").removesuffix("/v2")
+        paths = _image_paths(session)
+    else:
+        base = session.endpoint("object-store", "DFW").split("/v1/")[0]
+        paths = _files_paths(session)
+        httpx.put(f"{session.endpoint('object-store', 'DFW')}/c-fuzz", headers=session.headers)
+    failures = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for method, path in itertools.product(METHODS, paths):
+            for body in rng.sample(BODIES, 3):
+                response = http.request(method, path, content=body, headers=_headers(rng, session))
+                if response.status_code >= 500:
+                    failures.append(f"{method} {path} {body[:40]!r} -> {response.status_code}")
+    assert failures == []
+    assert login(cloud.identity_url, "alice", "alice-api-key").token
