@@ -8,6 +8,7 @@ So every service gets its own port, all served by one uvicorn server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .images.service import (
     seed_base_images,
     versions_route,
 )
-from .images.store import ImageStore
+from .images.store import ImageRecord, ImageStore
 from .objects.blobs import BlobStore
 from .objects.service import CloudFiles
 from .objects.store import ObjectStore
@@ -42,8 +43,8 @@ class PortRouter:
         self.apps = apps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        server = scope.get("server") or (None, None)
-        app = self.apps.get(server[1]) if server else None
+        server = scope.get("server")
+        app = self.apps.get(int(server[1])) if server else None
         if app is None:
             if scope["type"] == "http":
                 await JSONResponse({"message": "no service on this port"}, 404)(
@@ -125,7 +126,7 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
             image_stores[region],
             caller,
             member_limit=settings.member_limit,
-            on_delete=lambda record, blobs=image_blobs[region]: blobs.delete(record.blob),
+            on_delete=_blob_deleter(image_blobs[region]),
         )
         engines[region] = TaskEngine(
             settings,
@@ -139,8 +140,8 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         routes = [
             *api.routes(),
             *task_routes(image_stores[region], engines[region], caller),
-            versions_route(lambda r=root: r),
-            root_route(lambda r=root: r),
+            versions_route(_constant(root)),
+            root_route(_constant(root)),
         ]
         images_app = build_images_app(routes)
         apps[ports.images[region]] = FaultMiddleware(images_app, faults, f"images:{region}")
@@ -156,3 +157,16 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         engines,
         PortRouter(apps),
     )
+
+
+def _blob_deleter(blobs: BlobStore) -> Callable[[ImageRecord], None]:
+    """Delete an image's stored bytes once its record is gone."""
+
+    def delete(record: ImageRecord) -> None:
+        blobs.delete(record.blob)
+
+    return delete
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value

@@ -187,7 +187,8 @@ def _parse_auth(body: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("auth"), dict):
         raise _bad_request("unable to parse Auth data. Please review XML or JSON formatting.")
-    return doc["auth"]
+    auth: dict[str, Any] = doc["auth"]
+    return auth
 
 
 def identity_routes(identity: Identity) -> list[Route]:

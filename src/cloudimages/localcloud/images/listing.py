@@ -139,13 +139,13 @@ def _matches(record: ImageRecord, params: dict[str, str], tags: list[str]) -> bo
     if any(tag not in doc.get("tags", []) for tag in tags):
         return False
     size = doc.get("size")
-    for bound, ok in (("size_min", lambda s, b: s >= b), ("size_max", lambda s, b: s <= b)):
+    for bound in ("size_min", "size_max"):
         if bound in params:
             try:
                 limit = int(params[bound])
             except ValueError:
                 raise BadRequest(f"Invalid value for {bound}: {params[bound]}") from None
-            if size is None or not ok(size, limit):
+            if size is None or (size < limit if bound == "size_min" else size > limit):
                 return False
     for key, wanted in params.items():
         if key in _SPECIAL:

@@ -59,7 +59,7 @@ def object_meta(ctx: Ctx, name: str) -> tuple[dict[str, str], str, float | None]
 
 
 def content_type_for(ctx: Ctx, name: str) -> str:
-    given = ctx.headers.get("content-type")
+    given: str | None = ctx.headers.get("content-type")
     detect = ctx.headers.get("x-detect-content-type", "").lower() in ("true", "1", "yes", "on")
     if given and not detect:
         return given
