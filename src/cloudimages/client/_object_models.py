@@ -1,0 +1,81 @@
+"""Settings and results of the objects client (re-exported by ``client.objects``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .retry import RetryPolicy
+
+MiB = 1024 * 1024
+
+
+class UploadOptions(BaseModel):
+    """How the objects client moves bytes: segment size, parallelism, retries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    segment_size: int = Field(
+        default=64 * MiB,
+        ge=MiB,
+        description="Bytes per SLO segment; grown automatically to keep at most 1000 segments.",
+    )
+    concurrency: int = Field(default=4, ge=1, le=64, description="Segments uploaded at once.")
+    segment_container: str | None = Field(
+        default=None, description="Container for segments; default '<container>_segments'."
+    )
+    retry: RetryPolicy = Field(
+        default_factory=RetryPolicy,
+        description="Attempts and waits for transient failures (network, 5xx, 429).",
+    )
+    timeout: float = Field(default=120.0, gt=0, description="Socket timeout in seconds.")
+    download_chunk_size: int = Field(
+        default=MiB, ge=4096, description="Bytes read per chunk when downloading."
+    )
+
+
+class ObjectInfo(BaseModel):
+    """An object as a HEAD or a container listing describes it."""
+
+    container: str
+    name: str
+    size: int
+    etag: str = Field(description="As Swift reports it; quoted for SLO/DLO manifests.")
+    content_type: str | None = None
+    last_modified: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, description="X-Object-Meta-* values.")
+    large_object: Literal["slo", "dlo"] | None = None
+    dlo_manifest: str | None = Field(default=None, description="X-Object-Manifest of a DLO.")
+
+
+class UploadResult(BaseModel):
+    """What an upload stored, with the hashes of the whole content."""
+
+    container: str
+    name: str
+    size: int
+    md5: str = Field(description="md5 of the whole content (not the SLO ETag).")
+    sha256: str
+    etag: str = Field(description="The ETag Swift gave the object (unquoted).")
+    segments: int = Field(description="Segments in the manifest; 0 for a plain object.")
+    segments_uploaded: int = Field(description="Segments sent by this run.")
+    segments_skipped: int = Field(description="Segments a previous run had stored already.")
+    manifest: bool = Field(description="True when stored as a Static Large Object.")
+    segment_container: str | None = None
+
+
+class DownloadResult(BaseModel):
+    """What a download wrote, and how its integrity was checked."""
+
+    container: str
+    name: str
+    path: Path
+    size: int
+    md5: str
+    sha256: str
+    etag: str
+    verified_by: Literal["etag", "expected_md5", "segments"] | None = Field(
+        description="What the bytes were checked against; None for a DLO (Swift keeps no md5)."
+    )

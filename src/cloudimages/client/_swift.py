@@ -1,0 +1,297 @@
+"""The one seam between swiftclient and cloudimages: connections, retries, error mapping.
+
+Every call to ``swiftclient`` goes through :meth:`SwiftSession.call` (or ``stream``),
+which hands it a pooled ``Connection`` (preauth URL + current token), re-authenticates
+once on 401, retries what ``retry.is_transient`` calls transient under a ``RetryPolicy``,
+and turns ``ClientException`` and ``requests``/socket errors into :mod:`cloudimages.errors`.
+swiftclient's own retry loop is switched off (``retries=0``): it cannot resend a bytes
+body and it drops the token on 401; one explicit policy here is easier to reason about.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+import requests
+from swiftclient.client import Connection
+from swiftclient.exceptions import ClientException
+
+from ..errors import (
+    ApiError,
+    BadRequest,
+    ChecksumMismatch,
+    CloudImagesError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    TransportError,
+    Unauthorized,
+)
+from .retry import RetryPolicy, parse_retry_after, retry_after_of, sleep
+
+T = TypeVar("T")
+
+
+class TokenSource(Protocol):
+    """Where the objects client gets tokens and endpoints (an account session implements it)."""
+
+    def token(self) -> str:
+        """The current token (cached; re-authenticating only when needed)."""
+        ...
+
+    def reauthenticate(self, stale: str | None = None) -> str:
+        """A fresh token; when ``stale`` is no longer current, just the current one."""
+        ...
+
+    def endpoint(self, service_type: str, region: str | None = None) -> str:
+        """The public URL of ``service_type`` in ``region`` (or the default region)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a call acts on, for error messages: ``action`` reads like "upload of"."""
+
+    action: str
+    container: str | None = None
+    obj: str | None = None
+    etag: str | None = None  # the md5 we sent, so a 422 can say what was expected
+    not_found: str | None = None  # what a 404 means here, when the default would mislead
+
+    def describe(self) -> str:
+        if self.obj is not None:
+            return f"{self.action} object {self.obj!r} in container {self.container!r}"
+        if self.container is not None:
+            return f"{self.action} container {self.container!r}"
+        return f"{self.action} the account"
+
+
+_HINTS = {
+    401: "the token was refused even after re-authenticating; check the username and API key",
+    403: "this account may not do this; use the owning account or ask it for an ACL "
+    "(X-Container-Read / X-Container-Write)",
+    409: "the resource is not in the needed state (a non-empty container, or a segment "
+    "that changed); fix that and retry",
+    411: "the request had no length; this is a client bug, please report it",
+    413: "it is too large for one request (Swift stores at most 5 GiB per object); "
+    "upload it as segments",
+}
+
+
+def _not_found_hint(target: Target) -> str:
+    if target.not_found is not None:
+        return target.not_found
+    if target.obj is not None:
+        return (
+            f"there is no object {target.obj!r} in container {target.container!r} "
+            "(or the container is missing); check the names and the region"
+        )
+    return f"container {target.container!r} does not exist; create it with ensure_container()"
+
+
+def translate(exc: BaseException, target: Target) -> CloudImagesError:
+    """Our error for a swiftclient/requests failure, with a message naming what failed."""
+    if not isinstance(exc, ClientException) or exc.http_status is None:
+        reason = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+        msg = f"{target.describe()} failed: {reason}. Check the network and the endpoint; retry."
+        return TransportError(msg, method=target.action, url=_url_of(exc))
+    status: int = exc.http_status
+    headers = {k.lower(): v for k, v in (exc.http_response_headers or {}).items()}
+    server = _server_text(exc.http_response_content)
+    hint = _not_found_hint(target) if status == 404 else _HINTS.get(status, "")
+    if status >= 500:
+        hint = "the service failed; it is usually transient, retry later"
+    if status in (429, 498) or (status == 413 and "retry-after" in headers):
+        hint = "the service asks to slow down; retry later"
+    msg = f"{target.describe()} failed: {status} {exc.http_reason}{server}"
+    msg += f" (request id {exc.transaction_id})" if exc.transaction_id else ""
+    msg += f". {hint[0].upper()}{hint[1:]}." if hint else "."
+    if status == 422 and target.etag:
+        actual = "a different md5 (the bytes changed in transit)"
+        return ChecksumMismatch(msg, expected=target.etag, actual=actual)
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "method": target.action,
+        "url": _url_of(exc),
+        "request_id": exc.transaction_id,
+        "body": exc.http_response_content,
+    }
+    if status in (429, 498) or (status == 413 and "retry-after" in headers):
+        return RateLimited(msg, retry_after=parse_retry_after(headers.get("retry-after")), **kwargs)
+    return _BY_STATUS.get(status, ServiceUnavailable if status >= 500 else ApiError)(msg, **kwargs)
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+
+
+def _server_text(content: Any) -> str:
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    text = " ".join(str(content or "").split())
+    if not text or text.startswith("<html"):
+        return ""
+    return f" ({text[:200]})"
+
+
+def _url_of(exc: BaseException) -> str:
+    if isinstance(exc, ClientException) and exc.http_host:
+        return f"{exc.http_scheme}://{exc.http_host}:{exc.http_port}{exc.http_path}"
+    request = getattr(exc, "request", None)
+    return str(getattr(request, "url", "") or "")
+
+
+def delete_with_manifest(conn: Any, container: str, name: str) -> dict[str, Any]:
+    """``DELETE ?multipart-manifest=delete``: the SLO and its segments, with Swift's report.
+
+    swiftclient's ``delete_object`` drops the response body, where Swift reports
+    segments it could not delete (while still answering 200), so read it here.
+    """
+    parsed, http = conn.http_connection()
+    path = f"{parsed.path}/{quote(container)}/{quote(name)}?multipart-manifest=delete"
+    try:
+        http.request("DELETE", path, "", {"X-Auth-Token": conn.token, "Accept": "application/json"})
+        resp = http.getresponse()
+        body = resp.read()
+    finally:
+        http.close()
+    if resp.status >= 300:
+        raise ClientException.from_response(resp, "Object DELETE failed", body)
+    report: dict[str, Any] = json.loads(body or b"{}")
+    status = str(report.get("Response Status", "200 OK"))
+    if not status.startswith("2"):
+        errors = report.get("Errors") or []
+        raise ClientException(
+            "SLO DELETE failed",
+            http_status=int(status[:3]),
+            http_reason=status[4:],
+            http_response_content=f"segments not deleted: {errors}",
+        )
+    return report
+
+
+def _forget_response(conn: Any) -> None:
+    """Drop the last response a connection keeps: through ``response.request.body`` it
+    would pin the last segment sent (64 MiB by default) for as long as the connection idles."""
+    http_conn = getattr(conn, "http_conn", None)
+    if http_conn:
+        http_conn[1].resp = None
+
+
+_FOREIGN = (ClientException, requests.RequestException, OSError)
+
+
+class SwiftSession:
+    """Pooled swiftclient connections to one object-store endpoint, and the call policy."""
+
+    def __init__(
+        self,
+        source: TokenSource,
+        *,
+        region: str | None,
+        policy: RetryPolicy,
+        timeout: float,
+    ) -> None:
+        self.source = source
+        self.url = source.endpoint("object-store", region).rstrip("/")
+        self._policy = policy
+        self._timeout = timeout
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    def call(self, target: Target, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(connection)`` under the retry/re-auth policy; raise our errors only.
+
+        Every Swift call made here is a GET, HEAD, PUT or DELETE, so replaying is safe.
+        """
+        reauthenticated, attempt = False, 0
+        while True:
+            attempt += 1
+            with self._connection() as conn:
+                try:
+                    return fn(conn)
+                except _FOREIGN as exc:
+                    error, cause, failed_token = translate(exc, target), exc, conn.token
+                    if isinstance(error, TransportError):
+                        conn.close()
+                        conn.http_conn = None
+            if isinstance(error, Unauthorized) and not reauthenticated:
+                self.source.reauthenticate(stale=failed_token)
+                reauthenticated, attempt = True, attempt - 1
+                continue
+            if not self._policy.should_retry(error, attempt=attempt):
+                raise error from cause
+            sleep(self._policy.delay(attempt, retry_after=retry_after_of(error)))
+
+    @contextmanager
+    def stream(
+        self, target: Target, fn: Callable[[Any], tuple[dict[str, str], Iterator[bytes]]]
+    ) -> Iterator[tuple[dict[str, str], Iterator[bytes]]]:
+        """Like :meth:`call` for a GET whose body is read later: the connection is held
+        until the ``with`` block ends and failures while reading are translated too."""
+        held: list[Any] = []
+
+        def opened(_pooled: Any) -> tuple[dict[str, str], Iterator[bytes]]:
+            private = self._new_connection()  # the pooled one stays free for other calls
+            try:
+                headers, body = fn(private)
+            except BaseException:
+                private.close()
+                raise
+            held.append(private)
+            return headers, body
+
+        headers, body = self.call(target, opened)
+        try:
+            yield headers, self._translated(body, target)
+        finally:
+            held[0].close()
+
+    def _translated(self, body: Iterator[bytes], target: Target) -> Iterator[bytes]:
+        try:
+            yield from body
+        except _FOREIGN as exc:
+            raise translate(exc, target) from exc
+
+    def _new_connection(self) -> Any:
+        return Connection(
+            preauthurl=self.url,
+            preauthtoken=self.source.token(),
+            retries=0,
+            retry_on_ratelimit=False,
+            timeout=self._timeout,
+        )
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._new_connection()
+        conn.url, conn.token = self.url, self.source.token()
+        try:
+            yield conn
+        finally:
+            _forget_response(conn)
+            with self._lock:
+                self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

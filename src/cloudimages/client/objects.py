@@ -1,0 +1,371 @@
+"""Cloud Files (Swift) objects: containers, large uploads, verified downloads and copies.
+
+Built on ``swiftclient.client.Connection`` with a preauth URL and token taken from a
+:class:`TokenSource` (the account session); ``_swift.py`` is the one place where
+swiftclient's exceptions become :mod:`cloudimages.errors` types. Uploads bigger than a
+segment become Static Large Objects uploaded in parallel and resumable; every upload
+and download hashes the whole content (md5 and sha256) in the same pass that moves it.
+
+    >>> with ObjectsClient(session, region="DFW") as files:  # doctest: +SKIP
+    ...     files.ensure_container("images")
+    ...     result = files.upload_file("disk.vhd", "images", "disk.vhd")
+    ...     result.sha256
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Literal
+from urllib.parse import quote, unquote, urlsplit
+
+from ..errors import NotFound
+from ._downloads import download_to, open_object
+from ._object_models import DownloadResult, ObjectInfo, UploadOptions, UploadResult
+from ._segments import Progress
+from ._streams import IterReader, as_binary, open_url
+from ._swift import SwiftSession, Target, TokenSource, delete_with_manifest
+from ._uploads import UploadJob, object_headers, upload
+
+__all__ = [
+    "DownloadResult",
+    "ObjectInfo",
+    "ObjectsClient",
+    "TokenSource",
+    "UploadOptions",
+    "UploadResult",
+]
+
+_META = "x-object-meta-"
+
+
+class ObjectsClient:
+    """Containers and objects of one account in one region's Cloud Files.
+
+    Thread-safe: calls share a pool of connections; uploads open more for their workers.
+    """
+
+    def __init__(
+        self,
+        source: TokenSource,
+        *,
+        region: str | None = None,
+        options: UploadOptions | None = None,
+    ) -> None:
+        self.options = options or UploadOptions()
+        self.region = region
+        self._session = SwiftSession(
+            source,
+            region=region,
+            policy=self.options.retry,
+            timeout=self.options.timeout,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The object-store URL this client talks to (``…/v1/<account>``)."""
+        return self._session.url
+
+    @property
+    def account(self) -> str:
+        """The storage account name (``MossoCloudFS_…``), as X-Copy-From-Account wants it."""
+        return unquote(urlsplit(self._session.url).path.rstrip("/").rsplit("/", 1)[-1])
+
+    # containers ------------------------------------------------------------------
+    def ensure_container(
+        self, name: str, *, read_acl: str | None = None, write_acl: str | None = None
+    ) -> None:
+        """Create the container if it is missing (and set its ACLs when given)."""
+        headers = {"X-Container-Read": read_acl, "X-Container-Write": write_acl}
+        sent = {k: v for k, v in headers.items() if v is not None}
+        self._session.call(
+            Target("creation of", name), lambda c: c.put_container(name, headers=sent)
+        )
+
+    def delete_container(self, name: str, *, missing_ok: bool = False) -> None:
+        """Delete an empty container; Conflict when it still holds objects."""
+        try:
+            self._session.call(Target("deletion of", name), lambda c: c.delete_container(name))
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def list_objects(self, container: str, *, prefix: str | None = None) -> list[ObjectInfo]:
+        """Every object in the container (all pages), optionally only those under ``prefix``."""
+        _, listing = self._session.call(
+            Target("listing of", container),
+            lambda c: c.get_container(container, prefix=prefix, full_listing=True),
+        )
+        return [
+            ObjectInfo(
+                container=container,
+                name=item["name"],
+                size=int(item.get("bytes", 0)),
+                etag=str(item.get("hash", "")),
+                content_type=item.get("content_type"),
+                last_modified=item.get("last_modified"),
+            )
+            for item in listing
+            if "name" in item  # "subdir" entries only appear with a delimiter
+        ]
+
+    # objects ---------------------------------------------------------------------
+    def head_object(self, container: str, name: str) -> ObjectInfo:
+        """Size, ETag, metadata and large-object kind of an object."""
+        headers: dict[str, str] = self._session.call(
+            Target("lookup of", container, name), lambda c: c.head_object(container, name)
+        )
+        return _info(container, name, headers)
+
+    def delete_object(self, container: str, name: str, *, missing_ok: bool = False) -> int:
+        """Delete an object; an SLO or DLO together with its segments.
+
+        Returns how many objects were removed (manifest + segments); 0 when the object
+        was already gone and ``missing_ok`` is set.
+        """
+        try:
+            info = self._head_manifest(container, name)
+            if info.large_object == "slo":
+                report = self._session.call(
+                    Target("deletion of", container, name),
+                    lambda c: delete_with_manifest(c, container, name),
+                )
+                return int(report.get("Number Deleted", 0))
+            self._session.call(
+                Target("deletion of", container, name),
+                lambda c: c.delete_object(container, name),
+            )
+        except NotFound:
+            if missing_ok:
+                return 0
+            raise
+        removed = 1
+        if info.dlo_manifest is not None:
+            removed += self._delete_dlo_segments(info.dlo_manifest)
+        return removed
+
+    def _head_manifest(self, container: str, name: str) -> ObjectInfo:
+        """HEAD of the object itself, not what its manifest points at (works when broken)."""
+        headers: dict[str, str] = self._session.call(
+            Target("lookup of", container, name),
+            lambda c: c.head_object(container, name, query_string="multipart-manifest=get"),
+        )
+        return _info(container, name, headers)
+
+    def _delete_dlo_segments(self, manifest: str) -> int:
+        seg_container, _, prefix = unquote(manifest).lstrip("/").partition("/")
+        removed = 0
+        for segment in self.list_objects(seg_container, prefix=prefix):
+            removed += self.delete_object(seg_container, segment.name, missing_ok=True)
+        return removed
+
+    def copy_object(
+        self,
+        src_container: str,
+        src_name: str,
+        dst_container: str,
+        dst_name: str,
+        *,
+        src_account: str | None = None,
+    ) -> ObjectInfo:
+        """Server-side copy within this region (from another account with ``src_account``).
+
+        A large object is copied as one concatenated object, so it must fit Swift's
+        5 GiB single-object limit; use :meth:`copy_across` for bigger ones.
+        """
+        headers = {"X-Copy-From": f"/{quote(src_container)}/{quote(src_name)}"}
+        if src_account is not None:
+            headers["X-Copy-From-Account"] = src_account
+        source = f"{src_account + '/' if src_account else ''}{src_container}/{src_name}"
+        target = Target(
+            f"server-side copy of {source!r} to",
+            dst_container,
+            dst_name,
+            not_found=f"the source {source!r} or the container {dst_container!r} is missing "
+            "(or not readable: the source container needs X-Container-Read for this account)",
+        )
+        self._session.call(
+            target, lambda c: c.put_object(dst_container, dst_name, None, headers=headers)
+        )
+        return self.head_object(dst_container, dst_name)
+
+    # transfers -------------------------------------------------------------------
+    def upload_file(
+        self,
+        path: str | os.PathLike[str],
+        container: str,
+        name: str,
+        *,
+        segment_size: int | None = None,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload a file: one object when it fits a segment, else a resumable parallel SLO.
+
+        A rerun after a failure sends only the segments that are not stored yet.
+        """
+        with Path(path).open("rb") as reader:
+            size = os.fstat(reader.fileno()).st_size
+            job = self._job(
+                container,
+                name,
+                size=size,
+                segment_size=segment_size,
+                concurrency=concurrency,
+                progress=progress,
+                headers=object_headers(metadata, content_type),
+            )
+            return upload(self._session, reader, job)
+
+    def upload_stream(
+        self,
+        source: str | BinaryIO,
+        container: str,
+        name: str,
+        *,
+        size: int | None = None,
+        segment_size: int | None = None,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload from an http(s) URL (streamed) or a binary file object, read once in order."""
+        job = self._job(
+            container,
+            name,
+            size=size,
+            segment_size=segment_size,
+            concurrency=concurrency,
+            progress=progress,
+            headers=object_headers(metadata, content_type),
+        )
+        if not isinstance(source, str):
+            return upload(self._session, source, job)
+        if urlsplit(source).scheme not in ("http", "https"):
+            msg = f"upload_stream() takes an http(s) URL or a binary file object, not {source!r}"
+            raise ValueError(msg)
+        with open_url(source, timeout=self.options.timeout) as (reader, found_size):
+            return upload(self._session, reader, replace(job, size=size or found_size))
+
+    def download(
+        self,
+        container: str,
+        name: str,
+        dest_path: str | os.PathLike[str],
+        *,
+        expected_md5: str | None = None,
+        progress: Progress | None = None,
+    ) -> DownloadResult:
+        """Download to ``dest_path`` via a temp file, verified; ChecksumMismatch if it differs."""
+        return download_to(
+            self._session,
+            container,
+            name,
+            Path(dest_path),
+            chunk_size=self.options.download_chunk_size,
+            expected_md5=expected_md5,
+            progress=progress,
+        )
+
+    def copy_across(
+        self,
+        other: ObjectsClient,
+        src_container: str,
+        src_name: str,
+        dst_container: str,
+        dst_name: str,
+        *,
+        segment_size: int | None = None,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+    ) -> UploadResult:
+        """Stream an object from this client into ``other`` (another region or account).
+
+        Bytes are read once and re-uploaded (as an SLO when big); they are checked
+        against the source's md5 (or its SLO segment md5s) before anything is committed.
+        """
+        with open_object(
+            self._session,
+            src_container,
+            src_name,
+            chunk_size=self.options.download_chunk_size,
+        ) as (headers, chunks, check):
+            metadata = {k[len(_META) :]: v for k, v in headers.items() if k.startswith(_META)}
+            job = other._job(
+                dst_container,
+                dst_name,
+                size=check.size,
+                segment_size=segment_size,
+                concurrency=concurrency,
+                progress=progress,
+                headers=object_headers(metadata, headers.get("content-type")),
+            )
+            job = replace(job, verify=lambda digests: _discard(check.check(digests)))
+            return upload(other._session, as_binary(IterReader(chunks)), job)
+
+    def _job(
+        self,
+        container: str,
+        name: str,
+        *,
+        size: int | None,
+        segment_size: int | None,
+        concurrency: int | None,
+        progress: Progress | None,
+        headers: Mapping[str, str],
+    ) -> UploadJob:
+        return UploadJob(
+            container=container,
+            name=name,
+            size=size,
+            segment_size=segment_size or self.options.segment_size,
+            concurrency=concurrency or self.options.concurrency,
+            segment_container=self.options.segment_container or f"{container}_segments",
+            headers=dict(headers),
+            progress=progress,
+        )
+
+    # lifecycle -------------------------------------------------------------------
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> ObjectsClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _discard(_value: object) -> None:
+    return None
+
+
+def _info(container: str, name: str, headers: Mapping[str, Any]) -> ObjectInfo:
+    kind: Literal["slo", "dlo"] | None = None
+    if str(headers.get("x-static-large-object", "")).lower() == "true":
+        kind = "slo"
+    elif "x-object-manifest" in headers:
+        kind = "dlo"
+    return ObjectInfo(
+        container=container,
+        name=name,
+        size=int(headers.get("content-length", 0)),
+        etag=str(headers.get("etag", "")),
+        content_type=headers.get("content-type"),
+        last_modified=headers.get("last-modified"),
+        metadata={k[len(_META) :]: str(v) for k, v in headers.items() if k.startswith(_META)},
+        large_object=kind,
+        dlo_manifest=headers.get("x-object-manifest"),
+    )
