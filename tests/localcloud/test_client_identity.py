@@ -1,28 +1,24 @@
 """AccountSession against real servers: login, catalog, token refresh, re-auth, retries.
 
-Retries are exercised two ways: through the local cloud's fault injection
-(``POST /admin/faults`` with an admin token), and against a tiny scripted ASGI
-server served by uvicorn in a thread (``Scripted``) for what fault rules cannot
-express: an HTTP-date Retry-After, a silent server, a DELETE that acts and
-then drops the connection, a request id header.
+Retries are exercised through the local cloud's fault injection (``POST /admin/faults``
+with an admin token: statuses, Retry-After, resets, latency). A scripted server
+(``tests.helpers.scripted_server``) is used only for what the local cloud cannot do:
+a Retry-After given as an HTTP date, and a DELETE that the service carries out and
+whose answer is then lost (the scripted server forwards it to the local cloud's Cloud
+Files and drops the connection; fault rules act before the service runs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr, ValidationError
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
 
 from cloudimages.client import AccountSession, Credentials, RetryPolicy, Timeouts, set_testing
 from cloudimages.errors import (
@@ -34,8 +30,7 @@ from cloudimages.errors import (
     Unauthorized,
 )
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
-from cloudimages.localcloud.faults import reset_connection
-from tests.helpers.identity import login
+from tests.helpers.scripted_server import Faults, Scripted, Step, root_of, serve
 
 
 def credentials(cloud: LocalCloud, username: str = "alice", **extra: Any) -> Credentials:
@@ -56,97 +51,18 @@ def no_waiting() -> Iterator[None]:
     set_testing(False)
 
 
-# --- the local cloud's fault injection ---------------------------------------------
-@dataclass
-class Faults:
-    """The ``/admin/faults`` API of the local cloud, as its admin."""
-
-    url: str
-    headers: dict[str, str]
-
-    def add(self, **rule: Any) -> str:
-        created = httpx.post(self.url, json=rule, headers=self.headers)
-        assert created.status_code == 201, created.text
-        return str(created.json()["id"])
-
-    def fired(self, rule_id: str) -> int:
-        rules = httpx.get(self.url, headers=self.headers).json()["faults"]
-        return int(next(r["fired"] for r in rules if r["id"] == rule_id))
-
-
 @pytest.fixture
 def faults(cloud: LocalCloud) -> Iterator[Faults]:
-    admin = login(cloud.identity_url, "admin", "admin-api-key")
-    injected = Faults(f"{cloud.identity_url.removesuffix('/v2.0')}/admin/faults", admin.headers)
+    """The local cloud's fault injection; every rule is cleared after the test."""
+    injected = Faults.of(cloud.identity_url)
     yield injected
-    assert httpx.delete(injected.url, headers=injected.headers).status_code == 204
-
-
-# --- a scripted server ------------------------------------------------------------
-@dataclass
-class Step:
-    """What the scripted server does with one request."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    reset: bool = False
-    delay: float = 0.0
-
-
-class Scripted:
-    """An ASGI app answering each (method, path) by its script, then 200 ``{}``."""
-
-    def __init__(self) -> None:
-        self.scripts: dict[tuple[str, str], list[Step]] = {}
-        self.hits: list[tuple[str, str, dict[str, str]]] = []
-        self.url = ""
-
-    def script(self, method: str, path: str, *steps: Step) -> str:
-        self.scripts[(method, path)] = list(steps)
-        return f"{self.url}{path}"
-
-    def count(self, method: str, path: str) -> int:
-        return sum(1 for m, p, _ in self.hits if (m, p) == (method, path))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        method, path = scope["method"], scope["path"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.hits.append((method, path, headers))
-        steps = self.scripts.get((method, path), [])
-        step = steps.pop(0) if steps else Step(body={})
-        if step.delay:
-            await asyncio.sleep(step.delay)
-        if step.reset:
-            await reset_connection(receive, send)
-            return
-        answer: Response = (
-            Response(status_code=step.status, headers=step.headers)
-            if step.body is None
-            else JSONResponse(step.body, step.status, step.headers)
-        )
-        await answer(scope, receive, send)
+    injected.clear()
 
 
 @pytest.fixture(scope="module")
 def scripted() -> Iterator[Scripted]:
-    app = Scripted()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    app.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(app, lifespan="off", log_level="critical", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield app
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve() as app:
+        yield app
 
 
 # --- login and catalog ------------------------------------------------------------
@@ -291,84 +207,110 @@ def _session(cloud: LocalCloud, **options: Any) -> AccountSession:
     return AccountSession(credentials(cloud), retry=RetryPolicy(attempts=4), **options)
 
 
-def test_get_is_retried_through_5xx_until_it_succeeds(
-    cloud: LocalCloud, scripted: Scripted
-) -> None:
-    """Two 503s and then a 200: the caller sees only the 200."""
-    url = scripted.script("GET", "/flaky", Step(503, {"message": "busy"}), Step(500), Step())
+def test_get_is_retried_through_5xx_until_it_succeeds(cloud: LocalCloud, faults: Faults) -> None:
+    """A 503 and then a 500: the caller sees only the 200."""
+    path = "/v2/schemas/images"
+    busy = faults.add(service="images:DFW", method="GET", path=path, status=503, times=1)
+    broken = faults.add(service="images:DFW", method="GET", path=path, status=500, times=1)
     with _session(cloud) as session:
+        url = f"{session.endpoint('image')}/schemas/images"
         assert session.request("GET", url).status_code == 200
-    assert scripted.count("GET", "/flaky") == 3
+    assert (faults.fired(busy), faults.fired(broken)) == (1, 1)
 
 
 def test_rate_limit_with_http_date_retry_after_is_honoured(
     cloud: LocalCloud, scripted: Scripted
 ) -> None:
-    """429 with Retry-After as an HTTP date is retried; the hits show the user agent."""
+    """429 with Retry-After as an HTTP date is retried; the hits show user agent and token.
+
+    Scripted: the local cloud's fault rules send Retry-After as seconds only.
+    """
     when = "Wed, 21 Oct 2015 07:28:00 GMT"
     url = scripted.script("GET", "/limited", Step(429, {}, {"Retry-After": when}), Step())
     with _session(cloud) as session:
         assert session.request("GET", url).status_code == 200
-    agents = {h["user-agent"] for m, p, h in scripted.hits if p == "/limited"}
-    assert all(agent.startswith("cloudimages/") for agent in agents)
+        hits = [h for h in scripted.hits if h.path == "/limited"]
+        assert len(hits) == 2
+        assert all(h.headers["user-agent"].startswith("cloudimages/") for h in hits)
+        assert all(h.headers["x-auth-token"] == session.token() for h in hits)
 
 
-def test_exhausted_retries_raise_the_last_error(cloud: LocalCloud, scripted: Scripted) -> None:
+def test_exhausted_retries_raise_the_last_error(cloud: LocalCloud, faults: Faults) -> None:
     """After the policy's attempts the typed error, with the server's message, comes out."""
-    busy = Step(429, {"message": "slow down"}, {"Retry-After": "1"})
-    url = scripted.script("GET", "/always-limited", *[busy] * 4)
+    rule = faults.add(
+        service="images:DFW", method="GET", path="/v2/images", status=429, retry_after=1, times=4
+    )
     with _session(cloud) as session, pytest.raises(RateLimited) as caught:
-        session.request("GET", url)
+        session.request("GET", f"{session.endpoint('image')}/images")
     assert caught.value.retry_after == 1.0
-    assert "GET /always-limited failed with 429" in str(caught.value)
-    assert "slow down" in str(caught.value)
-    assert scripted.count("GET", "/always-limited") == 4
+    assert "GET /v2/images failed with 429" in str(caught.value)
+    assert "Injected fault" in str(caught.value)
+    assert faults.fired(rule) == 4
 
 
-def test_post_is_not_retried(cloud: LocalCloud, scripted: Scripted) -> None:
+def test_post_is_not_retried(cloud: LocalCloud, faults: Faults) -> None:
     """A POST that met a 503 is not replayed: the service may have acted on it."""
-    url = scripted.script("POST", "/create", Step(503, {"message": "oops"}), Step())
+    rule = faults.add(service="images:DFW", method="POST", path="/v2/tasks", status=503, times=2)
     with _session(cloud) as session, pytest.raises(ServiceUnavailable):
-        session.request("POST", url, json={})
-    assert scripted.count("POST", "/create") == 1
+        session.request("POST", f"{session.endpoint('image')}/tasks", json={})
+    assert faults.fired(rule) == 1
 
 
 def test_connection_reset_is_a_transport_error_and_retried(
-    cloud: LocalCloud, scripted: Scripted
+    cloud: LocalCloud, faults: Faults
 ) -> None:
     """A reset connection surfaces as TransportError, and GET survives one."""
-    url = scripted.script("GET", "/reset", Step(reset=True), Step())
+    get = faults.add(service="images:DFW", method="GET", path="/v2/images", action="reset", times=1)
+    post = faults.add(
+        service="images:DFW", method="POST", path="/v2/tasks", action="reset", times=2
+    )
     with _session(cloud) as session:
-        assert session.request("GET", url).status_code == 200
-    url = scripted.script("POST", "/reset", Step(reset=True))
-    with _session(cloud) as session, pytest.raises(TransportError, match=r"POST .*/reset"):
-        session.request("POST", url)
+        images = session.endpoint("image")
+        assert session.request("GET", f"{images}/images").status_code == 200
+        with pytest.raises(TransportError, match=r"POST .*/v2/tasks: the connection broke"):
+            session.request("POST", f"{images}/tasks", json={})
+    assert (faults.fired(get), faults.fired(post)) == (1, 1)
 
 
 def test_delete_that_acted_before_the_reset_counts_as_done(
     cloud: LocalCloud, scripted: Scripted
 ) -> None:
-    """DELETE, reset, then 404 on the retry: the resource is gone, as asked."""
-    url = scripted.script("DELETE", "/thing", Step(reset=True), Step(404, {"message": "gone"}))
+    """DELETE, reset, then 404 on the retry: the resource is gone, as asked.
+
+    Scripted: the object is really deleted by the local cloud's Cloud Files, then the
+    answer is dropped; the local cloud's own reset fault would act before deleting.
+    """
     with _session(cloud) as session:
+        files = session.endpoint("object-store")
+        session.request("PUT", f"{files}/acted")
+        session.request("PUT", f"{files}/acted/thing", content=b"x")
+        path = httpx.URL(f"{files}/acted/thing").path
+        upstream = root_of(files)
+        url = scripted.script(
+            "DELETE", path, Step(forward=upstream, reset=True), Step(forward=upstream)
+        )
         assert session.request("DELETE", url).status_code == 404
-    url = scripted.script("DELETE", "/never", Step(404, {"message": "No such thing"}))
-    with _session(cloud) as session, pytest.raises(NotFound):
-        session.request("DELETE", url)
+        assert scripted.count("DELETE", path) == 2
+        with pytest.raises(NotFound):
+            session.request("GET", f"{files}/acted/thing")
+        with pytest.raises(NotFound):
+            session.request("DELETE", f"{files}/acted/never")
 
 
 def test_read_timeout_and_refused_connection_are_transport_errors(
-    cloud: LocalCloud, scripted: Scripted
+    cloud: LocalCloud, faults: Faults
 ) -> None:
-    """A silent server and a closed port both raise TransportError naming the call."""
-    url = scripted.script("GET", "/slow", *[Step(delay=0.5)] * 2)
+    """A slow service and a closed port both raise TransportError naming the call."""
+    rule = faults.add(
+        service="images:DFW", method="GET", path="/v2/images", action="latency", delay=0.5, times=2
+    )
     patient = RetryPolicy(attempts=2)
     with (
         AccountSession(credentials(cloud), timeouts=Timeouts(read=0.1), retry=patient) as session,
-        pytest.raises(TransportError, match="timed out"),
+        pytest.raises(TransportError, match=r"GET .*/v2/images timed out"),
     ):
-        session.request("GET", url)
-    assert scripted.count("GET", "/slow") == 2
+        session.request("GET", f"{session.endpoint('image')}/images")
+    assert faults.fired(rule) == 2
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
@@ -377,18 +319,14 @@ def test_read_timeout_and_refused_connection_are_transport_errors(
         session.request("GET", f"http://127.0.0.1:{port}/v2/images")
 
 
-def test_error_messages_carry_request_id_but_no_token(
-    cloud: LocalCloud, scripted: Scripted
-) -> None:
+def test_error_messages_carry_request_id_but_no_token(session: AccountSession) -> None:
     """The seam puts the request id in the message and keeps the token out of it."""
-    step = Step(404, {"message": "No image"}, {"X-Openstack-Request-Id": "req-7"})
-    url = scripted.script("GET", "/v2/images/nope", step)
-    with _session(cloud) as session, pytest.raises(NotFound) as caught:
+    url = f"{session.endpoint('object-store')}/no-such-container"
+    with pytest.raises(NotFound) as caught:
         session.request("GET", url)
-    assert "(request id req-7)" in str(caught.value)
+    assert caught.value.request_id
+    assert f"(request id {caught.value.request_id})" in str(caught.value)
     assert session.token() not in str(caught.value)
-    token_seen = next(h for m, p, h in scripted.hits if p == "/v2/images/nope")["x-auth-token"]
-    assert token_seen == session.token()
 
 
 # --- retries through the local cloud's faults -----------------------------------------

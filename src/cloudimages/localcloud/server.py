@@ -119,8 +119,11 @@ class LocalCloud:
 
     def _listen(self, port: int) -> int:
         family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections; with
+        # Nagle on, a response written as headers + body waits ~40 ms for a delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((self.settings.host, port))
         except OSError as err:
