@@ -1,0 +1,126 @@
+"""Prefect blocks: one credentials block per cloud account.
+
+A block holds who to log in as (username, API key as ``SecretStr``, region,
+identity URL) and hands out ready clients. Flows take block *names* as
+parameters, never secrets, and load the blocks themselves. An account on the
+local cloud is the same block with the local identity URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import ClassVar
+
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr
+
+from .client import DEFAULT_IDENTITY_URL, AccountSession, Credentials, ImagesClient
+from .client.objects import ObjectsClient
+from .errors import ConfigurationError
+
+_SESSIONS: dict[tuple[str, str, str, str, bool], AccountSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+class CloudImagesAccount(Block):
+    """Credentials of one Rackspace Cloud account, and the clients they open.
+
+    Parallel tasks of a flow share one authenticated session per account, so a
+    token is fetched once and refreshed once.
+
+    Example:
+        Load a saved account and list its images:
+        ```python
+        from cloudimages.blocks import CloudImagesAccount
+
+        account = CloudImagesAccount.load("BLOCK_NAME")
+        for image in account.images_client().list_images():
+            print(image.id, image.name)
+        ```
+    """
+
+    _block_type_name: ClassVar[str] = "Cloud Images Account"
+    _block_type_slug: ClassVar[str] = "cloud-images-account"
+    _logo_url: ClassVar[str | None] = None
+    _documentation_url: ClassVar[str | None] = "https://docs.rackspace.com/docs/cloud-images/v2/"
+    _description: ClassVar[str] = (
+        "A Rackspace Cloud account (or a local-cloud account) that cloudimages pipelines"
+        " import into, export from, share with and replicate to."
+    )
+
+    username: str = Field(
+        default=...,
+        description="The account's username, as used to log in to Rackspace Identity.",
+    )
+    api_key: SecretStr = Field(
+        default=...,
+        description="The account's API key; Prefect stores it encrypted and never shows it.",
+    )
+    region: str | None = Field(
+        default=None,
+        description="Region to work in (for example DFW or IAD); empty: the account's default.",
+    )
+    identity_url: str = Field(
+        default=DEFAULT_IDENTITY_URL,
+        description="Identity v2.0 endpoint; set it to a local cloud's URL to dry-run pipelines.",
+    )
+    use_internal_url: bool = Field(
+        default=False,
+        description="Use Cloud Files' ServiceNet URLs; only reachable from inside Rackspace.",
+    )
+
+    def credentials(self, region: str | None = None) -> Credentials:
+        """The client-side credentials, optionally for another region."""
+        return Credentials(
+            username=self.username,
+            api_key=self.api_key,
+            identity_url=self.identity_url,
+            region=(region or self.region or None),
+            internal=self.use_internal_url,
+        )
+
+    def session(self, region: str | None = None) -> AccountSession:
+        """A shared, thread-safe session for this account (one per region)."""
+        creds = self.credentials(region)
+        fingerprint = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()
+        key = (creds.identity_url, creds.username, fingerprint, creds.region or "", creds.internal)
+        with _SESSIONS_LOCK:
+            found = _SESSIONS.get(key)
+            if found is None:
+                found = _SESSIONS[key] = AccountSession(creds)
+            return found
+
+    def images_client(self, region: str | None = None) -> ImagesClient:
+        return ImagesClient(self.session(region))
+
+    def objects_client(self, region: str | None = None) -> ObjectsClient:
+        session = self.session(region)
+        return ObjectsClient(session, region=region or self.region or None)
+
+    @property
+    def effective_region(self) -> str:
+        """The region this block works in: its own, else the account's default."""
+        return (self.region or self.session().region).upper()
+
+
+def load_account(name: str) -> CloudImagesAccount:
+    """Load a block by name with an error that says how to create it."""
+    try:
+        block = CloudImagesAccount.load(name)
+    except ValueError as err:
+        msg = (
+            f"no Cloud Images account block named {name!r}; create it with"
+            f" `cloudimages accounts add {name} --username USER --region REGION`"
+        )
+        raise ConfigurationError(msg) from err
+    assert isinstance(block, CloudImagesAccount)
+    return block
+
+
+def clear_sessions() -> None:
+    """Forget cached sessions (tests, or after credentials change)."""
+    with _SESSIONS_LOCK:
+        for session in _SESSIONS.values():
+            session.close()
+        _SESSIONS.clear()

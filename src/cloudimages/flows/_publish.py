@@ -1,0 +1,49 @@
+"""Tell the world what a flow did: a markdown artifact and an event for automations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.events import emit_event
+from pydantic import BaseModel
+
+from ..errors import ConfigurationError
+
+FORBIDDEN_PREFIXES = ("com.rackspace", "org.openstack")
+
+
+def publish(
+    report: BaseModel,
+    *,
+    key: str,
+    markdown: str,
+    event: str,
+    image_id: str,
+    table: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store the report as artifacts (markdown, and a table when given) and emit ``event``.
+
+    The event's resource is the image (``cloudimages.image.<id>``), so an
+    automation can react to, say, every ``cloudimages.image.imported``.
+    """
+    create_markdown_artifact(markdown=markdown, key=key, description=event)
+    if table is not None:
+        create_table_artifact(table=table, key=f"{key}-targets", description=event)
+    emit_event(
+        event=event,
+        resource={"prefect.resource.id": f"cloudimages.image.{image_id}"},
+        payload=report.model_dump(mode="json"),
+    )
+
+
+def check_property_names(properties: dict[str, str]) -> None:
+    """Refuse keys the service forbids, before any work starts."""
+    bad = sorted(k for k in properties if k.lower().startswith(FORBIDDEN_PREFIXES))
+    if bad:
+        msg = (
+            f"image properties {', '.join(map(repr, bad))} cannot be set: Cloud Images reserves"
+            " keys starting with 'com.rackspace' and 'org.openstack'. Use a domain-style key"
+            " of your own, e.g. 'com.example.role'."
+        )
+        raise ConfigurationError(msg)

@@ -1,0 +1,158 @@
+"""Disk-image steps: inspect and check a source, convert it to a VHD Cloud Images accepts.
+
+Cloud Images imports one fixed or dynamic VHD with no parent. Anything qemu-img
+can read is converted to a dynamic VHD with ``force_size`` (so the virtual size
+is exact); a fixed or dynamic VHD is uploaded as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from prefect import get_run_logger
+from pydantic import BaseModel
+
+from .. import diskimage
+from ..errors import DiskImageError
+from ._retry import step
+
+__all__ = ["DiskImage", "convert_to_vhd", "inspect_disk_image"]
+
+SECTOR = 512
+#: Formats ``qemu-img check`` understands; the others report "not supported".
+CHECKABLE = frozenset({"qcow2", "qed", "vdi", "vhdx", "vmdk", "parallels"})
+
+
+class DiskImage(BaseModel):
+    """A disk image that passed inspection."""
+
+    path: Path
+    format: str  # qemu-img's name: vpc (VHD), qcow2, raw…
+    virtual_size: int
+    size: int
+    vhd_type: Literal["fixed", "dynamic"] | None = None
+
+    @property
+    def is_importable_vhd(self) -> bool:
+        """True when the file can be uploaded as it is (fixed or dynamic VHD)."""
+        return self.format == "vpc" and self.vhd_type is not None
+
+
+@step("inspect-disk-image", retries=0)
+def inspect_disk_image(path: Path) -> DiskImage:
+    """Read a disk image's format and size; refuse what Cloud Images would never import.
+
+    Refused with ``DiskImageError``: a missing file, a file that is not a disk
+    image, an image with a backing file (or a differencing VHD), and an image
+    ``qemu-img check`` finds corrupt.
+    """
+    logger = get_run_logger()
+    if not path.is_file():
+        msg = f"no disk image at {str(path)!r}: the file does not exist. Check the path."
+        raise DiskImageError(msg)
+    footer = diskimage.detect_vhd(path)
+    if footer is not None and footer.disk_type == "differencing":
+        msg = (
+            f"{str(path)!r} is a differencing VHD (it has a parent disk); Cloud Images only"
+            " imports standalone disks. Coalesce it first, e.g. `qemu-img convert -O vpc`."
+        )
+        raise DiskImageError(msg)
+    info = diskimage.info(path)
+    _refuse_backing_file(path, info)
+    _refuse_non_disk(path, info)
+    _refuse_corrupt(path, info.format)
+    vhd_type = footer.disk_type if footer is not None else None
+    found = DiskImage(
+        path=path,
+        format=info.format,
+        virtual_size=info.virtual_size,
+        size=path.stat().st_size,
+        vhd_type=vhd_type if vhd_type != "differencing" else None,
+    )
+    logger.info(
+        "Inspected %s: %s image, virtual size %d bytes", path.name, found.format, found.virtual_size
+    )
+    return found
+
+
+def _refuse_backing_file(path: Path, info: diskimage.ImageInfo) -> None:
+    if info.backing_filename:
+        msg = (
+            f"{str(path)!r} has a backing file ({info.backing_filename!r}); Cloud Images only"
+            " imports standalone disks. Flatten it first: `qemu-img convert -O qcow2"
+            f" {path.name} flat.qcow2`."
+        )
+        raise DiskImageError(msg)
+
+
+def _refuse_non_disk(path: Path, info: diskimage.ImageInfo) -> None:
+    """qemu-img calls any file ``raw``; a raw disk is a whole number of 512-byte sectors."""
+    if info.format != "raw":
+        return
+    size = path.stat().st_size
+    if size == 0 or size % SECTOR:
+        msg = (
+            f"{str(path)!r} is not a disk image: qemu-img does not recognise its format and its"
+            f" size ({size} bytes) is not a whole number of {SECTOR}-byte sectors. Pass a"
+            " qcow2, VHD, VMDK or raw disk image."
+        )
+        raise DiskImageError(msg)
+
+
+def _refuse_corrupt(path: Path, fmt: str) -> None:
+    if fmt not in CHECKABLE:
+        return
+    result = diskimage.check(path, fmt=fmt)
+    if result.supported and result.corruptions:
+        msg = (
+            f"{str(path)!r} is a corrupt {fmt} image: qemu-img check found"
+            f" {result.corruptions} corruption(s). Repair it (`qemu-img check -r all`)"
+            " or export the disk again."
+        )
+        raise DiskImageError(msg)
+    if result.supported and result.check_errors:
+        msg = (
+            f"{str(path)!r} could not be fully checked: qemu-img check reported"
+            f" {result.check_errors} error(s). Export the disk again."
+        )
+        raise DiskImageError(msg)
+
+
+@step("convert-to-vhd", retries=0)
+def convert_to_vhd(image: DiskImage, work_dir: Path, *, stem: str) -> DiskImage:
+    """A fixed or dynamic VHD of ``image``: the image itself when it is one already.
+
+    The VHD is written to ``work_dir/<stem>.vhd``. A VHD left there by an earlier
+    run (conversion writes a temporary file and renames it when complete) is
+    reused, so a rerun uploads the very same bytes and resumes the upload.
+    """
+    logger = get_run_logger()
+    if image.is_importable_vhd:
+        logger.info("%s is a %s VHD already; no conversion needed", image.path.name, image.vhd_type)
+        return image
+    target = work_dir / f"{stem}.vhd"
+    if not _usable_vhd(target, image.virtual_size):
+        work_dir.mkdir(parents=True, exist_ok=True)
+        logger.info("Converting %s (%s) to a dynamic VHD", image.path.name, image.format)
+        diskimage.convert(
+            image.path, target, src_fmt=image.format, dst_fmt="vpc", vhd_subformat="dynamic"
+        )
+    else:
+        logger.info("Reusing the VHD an earlier run converted: %s", target)
+    footer = diskimage.detect_vhd(target)
+    return DiskImage(
+        path=target,
+        format="vpc",
+        virtual_size=image.virtual_size,
+        size=os.path.getsize(target),
+        vhd_type="dynamic" if footer is None or footer.disk_type != "fixed" else "fixed",
+    )
+
+
+def _usable_vhd(path: Path, virtual_size: int) -> bool:
+    if not path.is_file():
+        return False
+    footer = diskimage.detect_vhd(path)
+    return footer is not None and footer.current_size == virtual_size and footer.checksum_ok

@@ -1,0 +1,58 @@
+"""Sharing steps: the owner adds a member, the member accepts; both skip what is done."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger
+from pydantic import BaseModel
+
+from ..blocks import CloudImagesAccount
+from ..errors import NotFound
+from ._retry import step
+
+__all__ = ["Membership", "accept_image", "add_image_member"]
+
+
+class Membership(BaseModel):
+    """One member of one image, and whether this run changed nothing."""
+
+    image_id: str
+    tenant_id: str
+    status: str
+    skipped: bool
+
+
+@step("add-image-member")
+def add_image_member(
+    owner: CloudImagesAccount, region: str, image_id: str, tenant_id: str
+) -> Membership:
+    """Share an image with a tenant, unless it is a member already."""
+    images = owner.images_client(region)
+    try:
+        member = images.get_member(image_id, tenant_id)
+        skipped = True
+    except NotFound:
+        member = images.add_member(image_id, tenant_id)
+        skipped = False
+    get_run_logger().info(
+        "Image %s is shared with tenant %s (%s%s)",
+        image_id,
+        tenant_id,
+        member.status,
+        ", already" if skipped else "",
+    )
+    return Membership(image_id=image_id, tenant_id=tenant_id, status=member.status, skipped=skipped)
+
+
+@step("accept-image")
+def accept_image(consumer: CloudImagesAccount, region: str, image_id: str) -> Membership:
+    """Accept a shared image as the consumer, unless it is accepted already."""
+    images = consumer.images_client(region)
+    tenant_id = images.session.tenant_id
+    member = images.get_member(image_id, tenant_id)
+    skipped = member.status == "accepted"
+    if not skipped:
+        member = images.set_member_status(image_id, tenant_id, "accepted")
+    get_run_logger().info(
+        "Tenant %s has accepted image %s%s", tenant_id, image_id, " (already)" if skipped else ""
+    )
+    return Membership(image_id=image_id, tenant_id=tenant_id, status=member.status, skipped=skipped)
