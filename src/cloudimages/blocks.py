@@ -13,7 +13,7 @@ import threading
 from typing import ClassVar
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, HttpUrl, SecretStr
 
 from .client import DEFAULT_IDENTITY_URL, AccountSession, Credentials, ImagesClient
 from .client.objects import ObjectsClient
@@ -42,8 +42,10 @@ class CloudImagesAccount(Block):
 
     _block_type_name: ClassVar[str] = "Cloud Images Account"
     _block_type_slug: ClassVar[str] = "cloud-images-account"
-    _logo_url: ClassVar[str | None] = None
-    _documentation_url: ClassVar[str | None] = "https://docs.rackspace.com/docs/cloud-images/v2/"
+    _logo_url: ClassVar[HttpUrl | None] = None
+    _documentation_url: ClassVar[HttpUrl | None] = HttpUrl(
+        "https://docs.rackspace.com/docs/cloud-images/v2/"
+    )
     _description: ClassVar[str] = (
         "A Rackspace Cloud account (or a local-cloud account) that cloudimages pipelines"
         " import into, export from, share with and replicate to."

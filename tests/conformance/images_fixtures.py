@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from images_targets import (
+    IMPORT_CONTAINER,
     ImagesAccount,
     ImagesTarget,
     glance_create,
@@ -94,8 +95,12 @@ def localcloud_login(identity_url: str, username: str) -> tuple[ImagesAccount, s
 
 
 @pytest.fixture(scope="session")
-def localcloud_images(local_cloud: Any) -> ImagesTarget:
-    """alice (owner), bob (consumer) and carol (stranger) in the local cloud's DFW."""
+def localcloud_images(local_cloud: Any, localcloud_store: Any) -> Iterator[ImagesTarget]:
+    """alice (owner), bob (consumer) and carol (stranger) in the local cloud's DFW.
+
+    Depends on ``localcloud_store`` so it is torn down first: its upload container is
+    gone before the object-store suite checks for leftover containers.
+    """
     logins = {
         role: localcloud_login(local_cloud.identity_url, u) for role, u in LOCALCLOUD_USERS.items()
     }
@@ -110,7 +115,21 @@ def localcloud_images(local_cloud: Any) -> ImagesTarget:
         **accounts,
     )
     target.public_image = target.listing(target.stranger, visibility="public")[0]
-    return target
+    yield target
+    for account in accounts.values():
+        _remove_upload_container(account)
+
+
+def _remove_upload_container(account: ImagesAccount) -> None:
+    """Delete the uploads made to import images, so the object-store suite sees no leftovers."""
+    auth = {"X-Auth-Token": account.headers["X-Auth-Token"]}
+    container = f"{account.storage_url}/{IMPORT_CONTAINER}"
+    listing = httpx.get(container, headers=auth, params={"format": "json"}, timeout=30)
+    if listing.status_code != 200:
+        return
+    for entry in listing.json():
+        httpx.delete(f"{container}/{entry['name']}", headers=auth, timeout=30)
+    httpx.delete(container, headers=auth, timeout=30)
 
 
 @pytest.fixture(params=[pytest.param("glance", marks=pytest.mark.slow), "localcloud"])

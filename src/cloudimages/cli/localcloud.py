@@ -1,8 +1,4 @@
-"""The ``cloudimages`` command line.
-
-Commands that only talk to a cloud import neither Prefect nor the pipelines,
-so they start fast; pipeline commands import them when they run.
-"""
+"""``cloudimages localcloud serve``: the local Rackspace-like cloud in the foreground."""
 
 from __future__ import annotations
 
@@ -11,20 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from .errors import CloudImagesError
+from ._common import console, errors
 
-app = typer.Typer(no_args_is_help=True, help="Move VM images into, out of and between clouds.")
-localcloud_app = typer.Typer(no_args_is_help=True, help="Run the local Rackspace-like cloud.")
-app.add_typer(localcloud_app, name="localcloud")
-
-console = Console(soft_wrap=True)
-errors = Console(stderr=True)
+app = typer.Typer(no_args_is_help=True, help="Run the local Rackspace-like cloud.")
 
 
-@localcloud_app.command("serve")
+@app.command("serve")
 def localcloud_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
@@ -55,7 +45,7 @@ def localcloud_serve(
     ] = 0.0,
 ) -> None:
     """Serve Identity, Cloud Images and Cloud Files in the foreground (Ctrl-C stops)."""
-    from .localcloud import AccountSpec, LocalCloud, LocalCloudSettings
+    from ..localcloud import AccountSpec, LocalCloud, LocalCloudSettings
 
     try:
         extra = [AccountSpec.parse(spec) for spec in account or []]
@@ -85,7 +75,7 @@ def localcloud_serve(
 
 
 def _print_cloud(cloud: object) -> None:
-    from .localcloud import LocalCloud
+    from ..localcloud import LocalCloud
 
     assert isinstance(cloud, LocalCloud)
     console.print(f"[bold]Identity[/bold]  {cloud.identity_url}  (POST /tokens)")
@@ -106,16 +96,3 @@ def _print_cloud(cloud: object) -> None:
     )
     console.print(f"State in {Path(cloud.settings.data_dir).resolve()}. Ctrl-C stops.")
     sys.stdout.flush()
-
-
-def main() -> None:
-    """Entry point: typed errors become one line and a non-zero exit, not a traceback."""
-    try:
-        app()
-    except CloudImagesError as err:
-        errors.print(f"[red]{type(err).__name__}:[/red] {err}")
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""``python -m cloudimages.cli``."""
+
+from . import main
+
+main()
