@@ -7,6 +7,7 @@ Commands:
 - ``import``, ``export``, ``share``, ``replicate``: run the Prefect pipelines.
 - ``demo``: the whole story on an embedded local cloud.
 - ``localcloud serve``: the local cloud in the foreground.
+- ``serve``: the pipelines' deployments served by this process (no work pool).
 
 Every command takes ``--json`` to print one JSON object on stdout instead of
 tables. Errors go to stderr as one line, ``TypeName: message``; ``--debug``
@@ -60,6 +61,22 @@ app.command("share")(pipelines.share_command)
 app.command("replicate")(pipelines.replicate_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(localcloud.app, name="localcloud")
+
+
+@app.command(
+    "serve",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def serve_command(ctx: typer.Context) -> None:
+    """Serve the deployments of deployments/prefect.yaml without a work pool (`serve --help`)."""
+    from ..serve import main as serve_main
+
+    raise typer.Exit(serve_main(list(ctx.args)))
 
 
 @app.callback()
