@@ -1,0 +1,48 @@
+"""The credentials block meets Prefect's block standards and keeps its key secret."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import pytest
+from prefect.blocks.core import Block
+from prefect.testing.standard_test_suites import BlockStandardTestSuite
+
+from cloudimages.blocks import CloudImagesAccount
+
+
+class TestCloudImagesAccountStandards(BlockStandardTestSuite):
+    """Descriptions on every field, a documentation URL and a loadable code example."""
+
+    @pytest.fixture
+    def block(self) -> type[Block]:
+        return CloudImagesAccount
+
+    def test_has_a_valid_image(self, block: type[Block]) -> None:
+        """Not checked: the logo test downloads the image, and CI has no internet."""
+        pytest.skip("needs the network")
+
+
+def test_blocks_are_registered_through_the_prefect_collections_entry_point() -> None:
+    """`prefect block register` and the UI find the block through the entry point."""
+    found = {ep.name: ep.value for ep in entry_points(group="prefect.collections")}
+    assert found.get("cloudimages") == "cloudimages.blocks"
+
+
+def test_the_api_key_never_shows_in_repr_or_dumps() -> None:
+    """The key is a SecretStr: masked in repr, in model dumps and in JSON."""
+    account = CloudImagesAccount(username="alice", api_key="s3cret-key", region="DFW")
+    assert "s3cret-key" not in repr(account)
+    assert "s3cret-key" not in str(account.model_dump())
+    assert "s3cret-key" not in account.model_dump_json()
+    assert account.api_key.get_secret_value() == "s3cret-key"
+
+
+def test_sessions_are_shared_per_account_and_region() -> None:
+    """Parallel tasks of one account share one session; another region gets its own."""
+    account = CloudImagesAccount(username="alice", api_key="k", region="DFW")
+    same = CloudImagesAccount(username="alice", api_key="k", region="DFW")
+    assert account.session() is same.session()
+    assert account.session("IAD") is not account.session()
+    other_key = CloudImagesAccount(username="alice", api_key="other", region="DFW")
+    assert other_key.session() is not account.session()
