@@ -24,7 +24,7 @@ def test_no_module_is_longer_than_400_lines() -> None:
 
 
 def test_public_names_are_sorted_and_complete() -> None:
-    """`__all__` lists every exception of the hierarchy and nothing private (ruff keeps it sorted)."""
+    """`__all__` names every exception of the hierarchy and nothing private (ruff sorts it)."""
     from cloudimages import errors
 
     exported = cloudimages.__all__
