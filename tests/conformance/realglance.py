@@ -31,11 +31,8 @@ Surprises (measured here; see also /work/shared/reference/real-openstack.md sect
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import fcntl
 import functools
-import hashlib
 import os
 import secrets
 import shutil
@@ -47,13 +44,13 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # importable as tests.conformance.*
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realswift import _die_with_parent, _expect, _tail, default_cache_dir, free_ports
+import _harness
+from _harness import Service, _expect, _tail, default_cache_dir, free_ports
 
 GLANCE_VERSION = "33.0.0"
 HERE = Path(__file__).resolve().parent
@@ -97,35 +94,10 @@ paste.filter_factory = oslo_middleware:HTTPProxyToWSGI.factory
 """
 
 
-def _install_stamp() -> str:
-    """Marker content: a changed pin list or interpreter invalidates the cached venv."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    return f"{digest} python{sys.version_info.major}.{sys.version_info.minor}\n"
-
-
 def ensure_glance_installed(cache_dir: Path) -> Path:
-    """Create ``cache_dir/glance-<ver>/venv`` once; reuse it while its marker matches.
-
-    A file lock serialises parallel sessions; the marker is written only after pip succeeds,
-    so an interrupted install is wiped and redone on the next call.
-    """
+    """Glance's pinned venv, ``cache_dir/glance-<ver>/venv``: made once, then reused."""
     root = Path(cache_dir).resolve() / f"glance-{GLANCE_VERSION}"
-    venv, marker = root / "venv", root / "installed.ok"
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = _install_stamp()
-        if marker.is_file() and marker.read_text() == stamp and (venv / "bin/gunicorn").exists():
-            return venv
-        marker.unlink(missing_ok=True)
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin/pip"), "install", "-q", "-r", str(REQUIREMENTS)]
-        done = subprocess.run(pip, capture_output=True, text=True, check=False)
-        if done.returncode:  # pip's stderr is noisy with harmless local-index warnings
-            raise RuntimeError(f"pip install failed:\n{done.stdout}{done.stderr[-4000:]}")
-        marker.write_text(stamp)
-    return venv
+    return _harness.ensure_venv(root, REQUIREMENTS, probe="bin/gunicorn")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -135,7 +107,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-class RealGlance:
+class RealGlance(Service):
     """A running Glance API in ``workdir``; use as a context manager or call start/stop.
 
     ``serve_dir`` (optional) is served over HTTP on the one extra port Glance's import
@@ -179,40 +151,28 @@ class RealGlance:
             raise RuntimeError("file server not running (pass serve_dir and start())")
         return f"http://127.0.0.1:{self.file_port}/{name.lstrip('/')}"
 
-    def start(self) -> RealGlance:
-        """Write configs, migrate the db, launch gunicorn and wait for /healthcheck."""
-        if self._proc is not None:
-            raise RuntimeError("RealGlance already started")
-        try:
-            t0 = time.monotonic()
-            self._prepare_dirs()
-            self.port, self.file_port = free_ports(2)
-            self._write_configs()
-            self._db_sync()
-            self.timings["db_sync"] = time.monotonic() - t0
-            t1 = time.monotonic()
-            atexit.register(self.stop)
-            self._start_file_server()
-            self._launch()
-            self._wait_ready(timeout=60.0)
-            self.timings["api"] = time.monotonic() - t1
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _started(self) -> bool:
+        return self._proc is not None
 
-    def stop(self) -> None:
+    def _start(self) -> None:
+        """Write configs, migrate the db, launch gunicorn and wait for /healthcheck."""
+        t0 = time.monotonic()
+        self._prepare_dirs()
+        self.port, self.file_port = free_ports(2)
+        self._write_configs()
+        self._db_sync()
+        self.timings["db_sync"] = time.monotonic() - t0
+        t1 = time.monotonic()
+        self._start_file_server()
+        self._launch()
+        self._wait_ready(timeout=60.0)
+        self.timings["api"] = time.monotonic() - t1
+
+    def _stop(self) -> None:
         """SIGTERM the gunicorn master, SIGKILL its group after a grace period; stop files."""
-        atexit.unregister(self.stop)
         proc, self._proc = self._proc, None
         if proc is not None:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _harness.terminate([proc], grace=10.0)
             # the worker is in the master's session; never leave it behind
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -223,17 +183,6 @@ class RealGlance:
         if self._file_thread is not None:
             self._file_thread.join(timeout=5.0)
             self._file_thread = None
-
-    def __enter__(self) -> RealGlance:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _prepare_dirs(self) -> None:
         """Start from an empty service: wipe only the paths this class owns."""
@@ -304,17 +253,8 @@ class RealGlance:
         cmd += ["--pid", str(self.workdir / "gunicorn.pid"), "glance.wsgi.api:application"]
         env = {**os.environ, "OS_GLANCE_CONFIG_DIR": str(self.etc)}
         env.pop("PYTHONPATH", None)  # the project's path must not leak into Glance's venv
-        with (self.logs / "gunicorn.log").open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-            )
+        log = self.logs / "gunicorn.log"
+        self._proc = _harness.spawn_server(cmd, log, cwd=self.workdir, env=env)
 
     def _log_tails(self) -> str:
         """Both logs: gunicorn's (boot errors) and glance's own (app errors)."""

@@ -9,29 +9,25 @@ needed.  This module itself only uses the stdlib and httpx: it runs in the proje
 
 from __future__ import annotations
 
-import atexit
 import base64
-import ctypes
-import fcntl
 import getpass
-import hashlib
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # importable as tests.conformance.*
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness
+from _harness import Service, _expect, _tail, default_cache_dir, free_ports
+
 SWIFT_VERSION = "2.38.3"
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 REQUIREMENTS = HERE / "requirements-swift.txt"
 SERVERS = ("account", "container", "object", "proxy")
 DEFAULT_MAX_FILE_SIZE = 5368709122  # Swift's own default constraint, left unchanged
@@ -63,68 +59,13 @@ for name, port in ports.items():
 """
 
 
-def default_cache_dir() -> Path:
-    """CI can point the cache elsewhere; locally it lives in the (git-ignored) repo .cache."""
-    return Path(os.environ.get("CLOUDIMAGES_CACHE_DIR") or REPO / ".cache")
-
-
-def _install_stamp() -> str:
-    """Marker content: a changed pin list or interpreter invalidates the cached venv."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    return f"{digest} python{sys.version_info.major}.{sys.version_info.minor}\n"
-
-
 def ensure_swift_installed(cache_dir: Path) -> Path:
-    """Create ``cache_dir/swift-<ver>/venv`` once; reuse it while its marker matches.
-
-    A file lock serialises parallel sessions; the marker is written only after pip succeeds,
-    so an interrupted install is wiped and redone on the next call.
-    """
+    """Swift's pinned venv, ``cache_dir/swift-<ver>/venv``: made once, then reused."""
     root = Path(cache_dir).resolve() / f"swift-{SWIFT_VERSION}"
-    venv, marker = root / "venv", root / "installed.ok"
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = _install_stamp()
-        if marker.is_file() and marker.read_text() == stamp and (venv / "bin/python").exists():
-            return venv
-        marker.unlink(missing_ok=True)
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin/pip"), "install", "-q", "-r", str(REQUIREMENTS)]
-        done = subprocess.run(pip, capture_output=True, text=True, check=False)
-        if done.returncode:  # pip's stderr is noisy with harmless local-index warnings
-            raise RuntimeError(f"pip install failed:\n{done.stdout}{done.stderr[-4000:]}")
-        marker.write_text(stamp)
-    return venv
+    return _harness.ensure_venv(root, REQUIREMENTS, probe="bin/python")
 
 
-def free_ports(count: int) -> list[int]:
-    """Let the kernel pick unused ports (all bound at once, so they are distinct)."""
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _die_with_parent() -> None:
-    """Child pre-exec hook: SIGTERM the server if the test process dies (even by SIGKILL)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    """Last lines of a server log, for error messages."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "<no log>"
-
-
-class RealSwift:
+class RealSwift(Service):
     """A running Swift cluster in ``workdir``; use as a context manager or call start/stop."""
 
     def __init__(self, venv: Path, workdir: Path) -> None:
@@ -149,53 +90,27 @@ class RealSwift:
         resp.raise_for_status()
         return resp.headers["X-Storage-Url"], resp.headers["X-Auth-Token"]
 
-    def start(self) -> RealSwift:
+    def _started(self) -> bool:
+        return bool(self._procs)
+
+    def _start(self) -> None:
         """Write configs and rings, launch the four servers and wait for /healthcheck."""
-        if self._procs:
-            raise RuntimeError("RealSwift already started")
-        try:
-            t0 = time.monotonic()
-            self._prepare_dirs()
-            self.ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
-            self._write_configs()
-            self._build_rings()
-            self.timings["rings"] = time.monotonic() - t0
-            t1 = time.monotonic()
-            for name in SERVERS:
-                self._launch(name)
-            atexit.register(self.stop)
-            self._wait_ready(timeout=60.0)
-            self.timings["servers"] = time.monotonic() - t1
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        t0 = time.monotonic()
+        self._prepare_dirs()
+        self.ports = dict(zip(SERVERS, free_ports(len(SERVERS)), strict=True))
+        self._write_configs()
+        self._build_rings()
+        self.timings["rings"] = time.monotonic() - t0
+        t1 = time.monotonic()
+        for name in SERVERS:
+            self._launch(name)
+        self._wait_ready(timeout=60.0)
+        self.timings["servers"] = time.monotonic() - t1
 
-    def stop(self) -> None:
+    def _stop(self) -> None:
         """SIGTERM every server, SIGKILL stragglers after a grace period, reap them all."""
-        atexit.unregister(self.stop)
-        for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 5.0
-        for proc in self._procs.values():
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _harness.terminate(self._procs.values(), grace=5.0)
         self._procs.clear()
-
-    def __enter__(self) -> RealSwift:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _prepare_dirs(self) -> None:
         """Start from an empty cluster: wipe only the subdirectories this class owns."""
@@ -270,15 +185,8 @@ class RealSwift:
     def _launch(self, name: str) -> None:
         """Run swift-<name>-server in the foreground (-v logs to the console -> log file)."""
         exe = self.venv / "bin" / f"swift-{name}-server"
-        with (self.logs / f"{name}.log").open("ab") as log:
-            self._procs[name] = subprocess.Popen(
-                [str(exe), str(self.etc / f"{name}-server.conf"), "-v"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-            )
+        cmd = [str(exe), str(self.etc / f"{name}-server.conf"), "-v"]
+        self._procs[name] = _harness.spawn_server(cmd, self.logs / f"{name}.log")
 
     def _wait_ready(self, timeout: float) -> None:
         """Poll /healthcheck on every server; fail fast with the log tail if one dies."""
@@ -305,12 +213,6 @@ class RealSwift:
                     raise TimeoutError(f"swift servers not ready after {timeout}s:\n{tails}")
                 if pending:
                     time.sleep(0.1)
-
-
-def _expect(ok: bool, what: str, got: object) -> None:
-    """Smoke-check assertion that also works under python -O."""
-    if not ok:
-        raise RuntimeError(f"smoke check failed: {what}: {got!r}")
 
 
 def _smoke(swift: RealSwift) -> None:

@@ -28,8 +28,10 @@ from images_fixtures import glance_account
 from images_targets import ImagesAccount, ImagesTarget, unique
 from pydantic import SecretStr
 
-from cloudimages.client import AccountSession, Credentials, ImagesClient, RetryPolicy, set_testing
-from cloudimages.errors import Conflict, Forbidden, NotFound
+from cloudimages.client import AccountSession, Credentials, ImagesClient, RetryPolicy
+from cloudimages.errors import Forbidden, NotFound
+from tests.helpers import image_scenarios as scenarios
+from tests.helpers.clients import no_waiting  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.slow
 
@@ -116,13 +118,6 @@ def stranger(glance: ImagesTarget) -> Iterator[ImagesClient]:
     client = client_for(glance, glance.stranger)
     yield client
     client.session.close()
-
-
-@pytest.fixture(autouse=True)
-def no_waiting() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
 
 
 @pytest.fixture
@@ -247,28 +242,13 @@ def test_delete_protected_image_is_forbidden_until_unprotected(
     owner: ImagesClient, image: str
 ) -> None:
     """Protected images cannot be deleted; after unprotecting, they can, and are gone."""
-    assert owner.update_image(image, {"protected": True}).protected
-    with pytest.raises(Forbidden):
-        owner.delete_image(image)
-    owner.update_image(image, {"protected": False})
-    owner.delete_image(image)
-    with pytest.raises(NotFound):
-        owner.get_image(image)
+    scenarios.check_delete_protected(owner, image)
 
 
 # --- tags -------------------------------------------------------------------------------
 def test_tags_are_added_idempotently_and_removed_once(owner: ImagesClient, image: str) -> None:
     """Adding a tag twice keeps one; removing a missing tag is NotFound."""
-    owner.add_tag(image, "gold-v1")
-    owner.add_tag(image, "gold-v1")
-    assert owner.get_image(image).tags == ["gold-v1"]
-    assert [i.id for i in owner.list_images(tags=["gold-v1"], owner=owner.session.tenant_id)] == [
-        image
-    ]
-    owner.remove_tag(image, "gold-v1")
-    assert owner.get_image(image).tags == []
-    with pytest.raises(NotFound):
-        owner.remove_tag(image, "gold-v1")
+    scenarios.check_tags_added_idempotently(owner, image, "gold-v1")
 
 
 def test_tags_of_another_projects_image_are_not_ours_to_change(
@@ -286,33 +266,7 @@ def test_sharing_lifecycle(
     glance: ImagesTarget, owner: ImagesClient, consumer: ImagesClient, image: str
 ) -> None:
     """Offer, discover, accept, see in the default list, and revoke."""
-    member_id = consumer.session.tenant_id
-    member = owner.add_member(image, member_id)
-    assert (member.image_id, member.member_id, member.status) == (image, member_id, "pending")
-    assert image not in {i.id for i in consumer.list_images()}
-    offers = consumer.list_images(visibility="shared", member_status="pending")
-    assert image in {i.id for i in offers}
-    with pytest.raises(Forbidden):
-        owner.set_member_status(image, member_id, "accepted")
-    accepted = consumer.set_member_status(image, member_id, "accepted")
-    assert accepted.status == "accepted"
-    assert image in {i.id for i in consumer.list_images()}
-    assert [m.member_id for m in owner.list_members(image)] == [member_id]
-    assert [m.member_id for m in consumer.list_members(image)] == [member_id]
-    assert consumer.get_member(image, member_id).status == "accepted"
-    assert owner.get_member(image, member_id).status == "accepted"
-    assert consumer.get_image(image).id == image
-    with pytest.raises(Conflict):
-        owner.add_member(image, member_id)
-    rejected = consumer.set_member_status(image, member_id, "rejected")
-    assert rejected.status == "rejected"
-    assert image not in {i.id for i in consumer.list_images()}
-    owner.remove_member(image, member_id)
-    assert owner.list_members(image) == []
-    with pytest.raises(NotFound):
-        consumer.get_image(image)
-    with pytest.raises(NotFound):
-        owner.get_member(image, member_id)
+    scenarios.check_sharing_lifecycle(owner, consumer, image)
 
 
 def test_members_are_the_owners_to_manage(

@@ -1,4 +1,4 @@
-"""A local cloud shared by the tests of this folder, started once per session."""
+"""A local cloud shared by the tests of this folder (started once per session); logins, faults."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
 from tests.helpers.identity import Session, login
+from tests.helpers.scripted_server import Faults
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,11 @@ def alice(cloud: LocalCloud) -> Session:
 @pytest.fixture
 def bob(cloud: LocalCloud) -> Session:
     return login(cloud.identity_url, "bob", "bob-api-key")
+
+
+@pytest.fixture
+def faults(cloud: LocalCloud) -> Iterator[Faults]:
+    """The local cloud's fault injection; every rule is cleared after the test."""
+    injected = Faults.of(cloud.identity_url)
+    yield injected
+    injected.clear()

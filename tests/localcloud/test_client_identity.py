@@ -20,7 +20,7 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from cloudimages.client import AccountSession, Credentials, RetryPolicy, Timeouts, set_testing
+from cloudimages.client import AccountSession, Credentials, RetryPolicy, Timeouts
 from cloudimages.errors import (
     ConfigurationError,
     NotFound,
@@ -30,33 +30,14 @@ from cloudimages.errors import (
     Unauthorized,
 )
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
+from tests.helpers.clients import credentials, no_waiting  # noqa: F401 - autouse fixture
 from tests.helpers.scripted_server import Faults, Scripted, Step, root_of, serve
-
-
-def credentials(cloud: LocalCloud, username: str = "alice", **extra: Any) -> Credentials:
-    key = extra.pop("api_key", f"{username}-api-key")
-    return Credentials(username=username, api_key=key, identity_url=cloud.identity_url, **extra)
 
 
 @pytest.fixture
 def session(cloud: LocalCloud) -> Iterator[AccountSession]:
     with AccountSession(credentials(cloud)) as opened:
         yield opened
-
-
-@pytest.fixture(autouse=True)
-def no_waiting() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
-
-
-@pytest.fixture
-def faults(cloud: LocalCloud) -> Iterator[Faults]:
-    """The local cloud's fault injection; every rule is cleared after the test."""
-    injected = Faults.of(cloud.identity_url)
-    yield injected
-    injected.clear()
 
 
 @pytest.fixture(scope="module")

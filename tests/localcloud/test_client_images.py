@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from cloudimages.client import AccountSession, Credentials, ImagesClient, RetryPolicy, set_testing
-from cloudimages.errors import Conflict, Forbidden, NotFound
+from cloudimages.client import ImagesClient
+from cloudimages.errors import Forbidden, NotFound
 from cloudimages.localcloud import LocalCloud
+from tests.helpers import image_scenarios as scenarios
+from tests.helpers.clients import images_client, no_waiting  # noqa: F401 - autouse fixture
 from tests.helpers.images import ImagePool
 from tests.helpers.scripted_server import Faults
 
@@ -26,20 +27,10 @@ RANDOM_IMAGES = 20  # 10 tests take ``mine``, paging takes 5 + 4, filters takes 
 EMPTY_IMAGES = 1  # filters: an image that is stored smaller
 
 
-def _client(cloud: LocalCloud, username: str, **options: Any) -> Iterator[ImagesClient]:
-    creds = Credentials(
-        username=username,
-        api_key=SecretStr(f"{username}-api-key"),
-        identity_url=cloud.identity_url,
-    )
-    with AccountSession(creds, retry=RetryPolicy(attempts=3)) as session:
-        yield ImagesClient(session, **options)
-
-
 @pytest.fixture(scope="module")
 def pool(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImagePool]:
     """alice's images, imported once for the module; deleted at its end."""
-    for images in _client(cloud, "alice"):
+    with images_client(cloud, "alice") as images:
         made = ImagePool(images, tmp_path_factory.mktemp("vhds"))
         made.fill(RANDOM_IMAGES)
         made.fill(EMPTY_IMAGES, empty=True)
@@ -49,33 +40,20 @@ def pool(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def alice(cloud: LocalCloud) -> Iterator[ImagesClient]:
-    yield from _client(cloud, "alice")
+    with images_client(cloud, "alice") as client:
+        yield client
 
 
 @pytest.fixture
 def bob(cloud: LocalCloud) -> Iterator[ImagesClient]:
-    yield from _client(cloud, "bob")
+    with images_client(cloud, "bob") as client:
+        yield client
 
 
 @pytest.fixture
 def mine(pool: ImagePool) -> str:
     """A fresh active image of alice's, as imported: no tags, no custom properties."""
     return pool.take()
-
-
-@pytest.fixture(autouse=True)
-def no_waiting() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
-
-
-@pytest.fixture
-def faults(cloud: LocalCloud) -> Iterator[Faults]:
-    """The local cloud's fault injection; every rule is cleared after the test."""
-    injected = Faults.of(cloud.identity_url)
-    yield injected
-    injected.clear()
 
 
 # --- images -------------------------------------------------------------------------
@@ -210,25 +188,12 @@ def test_delete_protected_image_is_forbidden_until_unprotected(
     alice: ImagesClient, mine: str
 ) -> None:
     """Protected images cannot be deleted; after unprotecting, they can, and are gone."""
-    assert alice.update_image(mine, {"protected": True}).protected
-    with pytest.raises(Forbidden, match="protected"):
-        alice.delete_image(mine)
-    alice.update_image(mine, {"protected": False})
-    alice.delete_image(mine)
-    with pytest.raises(NotFound):
-        alice.get_image(mine)
+    scenarios.check_delete_protected(alice, mine)
 
 
 def test_tags_are_added_idempotently_and_removed_once(alice: ImagesClient, mine: str) -> None:
     """Adding a tag twice keeps one; removing a missing tag is NotFound."""
-    alice.add_tag(mine, "gold v1")
-    alice.add_tag(mine, "gold v1")
-    assert alice.get_image(mine).tags == ["gold v1"]
-    assert [i.id for i in alice.list_images(tags=["gold v1"])] == [mine]
-    alice.remove_tag(mine, "gold v1")
-    assert alice.get_image(mine).tags == []
-    with pytest.raises(NotFound):
-        alice.remove_tag(mine, "gold v1")
+    scenarios.check_tags_added_idempotently(alice, mine, "gold v1")
 
 
 def test_schemas_are_served(alice: ImagesClient) -> None:
@@ -242,24 +207,7 @@ def test_schemas_are_served(alice: ImagesClient) -> None:
 # --- members --------------------------------------------------------------------------
 def test_sharing_lifecycle(alice: ImagesClient, bob: ImagesClient, mine: str) -> None:
     """Offer, discover, accept, see in the default list, and revoke."""
-    bob_tenant = bob.session.tenant_id
-    member = alice.add_member(mine, bob_tenant)
-    assert (member.member_id, member.status) == (bob_tenant, "pending")
-    assert mine not in {i.id for i in bob.list_images()}
-    offers = bob.list_images(visibility="shared", member_status="pending")
-    assert mine in {i.id for i in offers}
-    with pytest.raises(Forbidden):
-        alice.set_member_status(mine, bob_tenant, "accepted")
-    accepted = bob.set_member_status(mine, bob_tenant, "accepted")
-    assert accepted.status == "accepted"
-    assert mine in {i.id for i in bob.list_images()}
-    assert [m.member_id for m in alice.list_members(mine)] == [bob_tenant]
-    assert bob.get_member(mine, bob_tenant).status == "accepted"
-    with pytest.raises(Conflict):
-        alice.add_member(mine, bob_tenant)
-    alice.remove_member(mine, bob_tenant)
-    with pytest.raises(NotFound):
-        bob.get_image(mine)
+    scenarios.check_sharing_lifecycle(alice, bob, mine)
 
 
 # --- non-idempotent calls under injected faults ----------------------------------------

@@ -19,18 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from cloudimages.client import (
-    AccountSession,
-    Credentials,
-    ImagesClient,
-    RetryPolicy,
-    Task,
-    set_testing,
-)
+from cloudimages.client import ImagesClient, Task
 from cloudimages.errors import NotFound, ServiceUnavailable, TaskFailed, TaskTimedOut
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
+from tests.helpers.clients import images_client, no_waiting  # noqa: F401 - autouse fixture
 from tests.helpers.images import FAST_POLL, MIB, import_image, small_vhd, upload
 from tests.helpers.scripted_server import Faults, Scripted, Step, root_of, serve
 
@@ -49,29 +42,16 @@ def tasks_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
         yield running
 
 
-def _client(cloud: LocalCloud, username: str, **options: Any) -> Iterator[ImagesClient]:
-    creds = Credentials(
-        username=username, api_key=SecretStr(f"{username}-api-key"), identity_url=cloud.identity_url
-    )
-    with AccountSession(creds, retry=RetryPolicy(attempts=3)) as session:
-        yield ImagesClient(session, **options)
-
-
 @pytest.fixture
 def alice(tasks_cloud: LocalCloud) -> Iterator[ImagesClient]:
-    yield from _client(tasks_cloud, "alice")
+    with images_client(tasks_cloud, "alice") as client:
+        yield client
 
 
 @pytest.fixture
 def bob(tasks_cloud: LocalCloud) -> Iterator[ImagesClient]:
-    yield from _client(tasks_cloud, "bob")
-
-
-@pytest.fixture(autouse=True)
-def no_waiting() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+    with images_client(tasks_cloud, "bob") as client:
+        yield client
 
 
 @pytest.fixture
@@ -90,7 +70,7 @@ def vhd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def uploaded(tasks_cloud: LocalCloud, vhd: Path) -> tuple[str, str]:
     """(container, object) of a 1 MiB VHD in alice's Cloud Files, uploaded once."""
-    for client in _client(tasks_cloud, "alice"):
+    with images_client(tasks_cloud, "alice") as client:
         upload(client, "incoming", "disks/web.vhd", vhd)
     return "incoming", "disks/web.vhd"
 
@@ -233,6 +213,16 @@ def test_wait_for_task_times_out_with_the_last_status(
 
 
 # --- creating a task is never blindly retried ------------------------------------------
+def _assert_created_once_through(
+    rule: str, alice: ImagesClient, uploaded: tuple[str, str], faults: Faults, name: str
+) -> None:
+    """An import task created through the fault ``rule``: it fired once, one task exists."""
+    task = alice.create_import_task(*uploaded, name=name)
+    assert faults.fired(rule) == 1
+    assert [t.id for t in tasks_with_input(alice, import_input(*uploaded, name))] == [task.id]
+    alice.wait_for_task(task.id, timeout=60, poll_interval=FAST_POLL)
+
+
 def test_task_not_created_is_created_on_retry(
     alice: ImagesClient, uploaded: tuple[str, str], faults: Faults
 ) -> None:
@@ -240,11 +230,7 @@ def test_task_not_created_is_created_on_retry(
     rule = faults.add(
         service=f"images:{REGION}", method="POST", path="/v2/tasks", status=503, times=1
     )
-    name = unique("retried")
-    task = alice.create_import_task(*uploaded, name=name)
-    assert faults.fired(rule) == 1
-    assert [t.id for t in tasks_with_input(alice, import_input(*uploaded, name))] == [task.id]
-    alice.wait_for_task(task.id, timeout=60, poll_interval=FAST_POLL)
+    _assert_created_once_through(rule, alice, uploaded, faults, unique("retried"))
 
 
 def test_task_reset_before_creation_is_created_once(
@@ -254,11 +240,7 @@ def test_task_reset_before_creation_is_created_once(
     rule = faults.add(
         service=f"images:{REGION}", method="POST", path="/v2/tasks", action="reset", times=1
     )
-    name = unique("reset")
-    task = alice.create_import_task(*uploaded, name=name)
-    assert faults.fired(rule) == 1
-    assert [t.id for t in tasks_with_input(alice, import_input(*uploaded, name))] == [task.id]
-    alice.wait_for_task(task.id, timeout=60, poll_interval=FAST_POLL)
+    _assert_created_once_through(rule, alice, uploaded, faults, unique("reset"))
 
 
 def test_task_creation_gives_up_after_the_policy(
@@ -298,7 +280,7 @@ def test_task_created_but_answer_lost_is_found_not_recreated(
     decoy = alice.create_import_task(*uploaded, name=unique("decoy"))
     alice.wait_for_task(decoy.id, timeout=60, poll_interval=FAST_POLL)
     name = unique("lost")
-    for through_proxy in _client(tasks_cloud, "alice", endpoint=f"{proxy.url}/v2"):
+    with images_client(tasks_cloud, "alice", endpoint=f"{proxy.url}/v2") as through_proxy:
         task = through_proxy.create_import_task(*uploaded, name=name)
     assert proxy.count("POST", "/v2/tasks") == 1
     assert proxy.count("GET", "/v2/tasks") >= 1  # the lookup went through the proxy too

@@ -18,6 +18,35 @@ from cloudimages.localcloud import LocalCloud, LocalCloudSettings
 from tests.helpers.identity import login
 
 
+def _serve_command(data_dir: Path, *extra: str, port: int = 0) -> list[str]:
+    """`cloudimages localcloud serve` in a fresh interpreter on ``port`` with ``data_dir``."""
+    return [
+        sys.executable,
+        "-m",
+        "cloudimages.cli",
+        "localcloud",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
+
+
+def _run_serve(data_dir: Path, *extra: str, port: int = 0) -> subprocess.CompletedProcess[str]:
+    """Run a serve command that is expected to exit on its own; capture its output."""
+    command = _serve_command(data_dir, *extra, port=port)
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+
+def _assert_usage_error(result: subprocess.CompletedProcess[str], says: str) -> None:
+    """Exit code 2, ``says`` on stderr and no traceback: a usage error, not a crash."""
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_data_written_before_a_restart_is_read_back_byte_exact(tmp_path: Path) -> None:
     """Objects, metadata and tokens survive a stop and a start on the same data dir."""
     payload = os.urandom(3 * 1024 * 1024 + 17)
@@ -76,19 +105,7 @@ def test_interrupted_upload_leaves_no_temp_file(cloud: LocalCloud) -> None:
 
 def test_cli_serve_prints_identity_and_accounts(tmp_path: Path) -> None:
     """`cloudimages localcloud serve` prints where Identity is and who can log in."""
-    command = [
-        sys.executable,
-        "-m",
-        "cloudimages.cli",
-        "localcloud",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        str(tmp_path),
-        "--account",
-        "zed:zed-key:ORD",
-    ]
+    command = _serve_command(tmp_path, "--account", "zed:zed-key:ORD")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
@@ -115,53 +132,15 @@ def test_cli_serve_reports_a_busy_port_clearly(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cloudimages.cli",
-                "localcloud",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(tmp_path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    assert result.returncode == 2
-    assert f"127.0.0.1:{port}" in result.stderr
-    assert "Traceback" not in result.stderr
+        result = _run_serve(tmp_path, port=port)
+    _assert_usage_error(result, f"127.0.0.1:{port}")
 
 
 @pytest.mark.parametrize("spec", ["nocolon", "a:"])
 def test_cli_serve_rejects_malformed_accounts(tmp_path: Path, spec: str) -> None:
     """--account with a malformed value is a usage error, not a traceback."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudimages.cli",
-            "localcloud",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-            "--account",
-            spec,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "USERNAME:APIKEY" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = _run_serve(tmp_path, "--account", spec)
+    _assert_usage_error(result, "USERNAME:APIKEY")
 
 
 def test_faults_set_at_runtime_through_the_admin_api(cloud: LocalCloud) -> None:
@@ -194,25 +173,5 @@ def test_faults_given_at_start_apply_from_the_first_request(tmp_path: Path) -> N
 
 def test_cli_serve_rejects_a_malformed_fault_spec(tmp_path: Path) -> None:
     """--faults with a bad spec is a usage error naming what was wrong."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloudimages.cli",
-            "localcloud",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-            "--faults",
-            "images:DFW=200",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "fault spec" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = _run_serve(tmp_path, "--faults", "images:DFW=200")
+    _assert_usage_error(result, "fault spec")

@@ -481,6 +481,15 @@ def test_export_problems_are_task_failures(
         assert not [n for n in alice.names(container) if n.startswith(f"{image_id}.vhd-")]
 
 
+def _assert_export_fails(client: Client, image_id: str, container: str, reason: str) -> None:
+    """An export into a new ``container`` ends in failure naming ``reason``, writing nothing."""
+    client.put(container)
+    task = client.run("export", {"image_uuid": image_id, "receiving_swift_container": container})
+    assert task["status"] == "failure"
+    assert reason in task["message"]
+    assert client.names(container) == []
+
+
 def test_export_of_someone_elses_image_fails_even_when_shared(
     alice: Client, bob: Client, alices_image: tuple[str, Path]
 ) -> None:
@@ -493,12 +502,7 @@ def test_export_of_someone_elses_image_fails_even_when_shared(
     )
     assert share.status_code == 200, share.text
     assert bob.image(image_id).status_code == 200
-    container = unique("bobexp")
-    bob.put(container)
-    task = bob.run("export", {"image_uuid": image_id, "receiving_swift_container": container})
-    assert task["status"] == "failure"
-    assert "not owned" in task["message"]
-    assert bob.names(container) == []
+    _assert_export_fails(bob, image_id, unique("bobexp"), "not owned")
 
 
 def test_export_of_a_license_restricted_image_fails(
@@ -513,12 +517,7 @@ def test_export_of_a_license_restricted_image_fails(
     assert record is not None
     record.doc["com.rackspace__1__options"] = "1"
     services.image_stores[REGION].put_image(record)
-    container = unique("lic")
-    alice.put(container)
-    task = alice.run("export", {"image_uuid": image_id, "receiving_swift_container": container})
-    assert task["status"] == "failure"
-    assert "license" in task["message"]
-    assert alice.names(container) == []
+    _assert_export_fails(alice, image_id, unique("lic"), "license")
 
 
 # lifecycle ---------------------------------------------------------------------------
