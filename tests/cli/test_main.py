@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
 from pathlib import Path
-from typing import Any, NoReturn
 
+import httpx
 import pytest
 
-import cloudimages.cli.pipelines
 from cloudimages.cli import ExitCode, main
 from cloudimages.cli._common import OPTIONS
-from cloudimages.errors import TaskFailed
+from cloudimages.localcloud import LocalCloud
+from tests.helpers.diskimages import make_qcow2
+from tests.helpers.identity import login
+from tests.helpers.scripted_server import Faults
 
-
-def fake_flow(error: BaseException) -> Callable[..., Any]:
-    def load(module: str, name: str) -> Callable[..., NoReturn]:
-        def flow(**_: Any) -> NoReturn:
-            raise error
-
-        return flow
-
-    return load
+from .helpers import Cli, error_line
 
 
 def run_main(args: list[str]) -> int:
@@ -35,60 +30,82 @@ def run_main(args: list[str]) -> int:
     return code if isinstance(code, int) else 1
 
 
-@pytest.fixture
-def disk(tmp_path: Path) -> Path:
-    path = tmp_path / "disk.raw"
-    path.write_bytes(b"\0" * 4096)
-    return path
+def not_a_prefect_api(cloud: LocalCloud) -> dict[str, str]:
+    """An environment whose PREFECT_API_URL is a real server that is not Prefect."""
+    return {"PREFECT_API_URL": cloud.identity_url.removesuffix("/v2.0") + "/api"}
 
 
-@pytest.mark.parametrize(
-    ("error", "code", "prefix"),
-    [
-        (
-            TaskFailed("import task t1 failed: bad VHD", task_id="t1"),
-            ExitCode.ERROR,
-            "TaskFailed: ",
-        ),
-        (RuntimeError("boom"), ExitCode.FLOW_FAILED, "FlowRunFailed: "),
-    ],
-)
-def test_flow_failures_map_to_exit_codes(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    disk: Path,
-    error: BaseException,
-    code: int,
-    prefix: str,
+def test_a_failed_import_task_is_exit_1(
+    cli: Cli, cloud: LocalCloud, accounts: dict[str, str], tmp_path: Path
 ) -> None:
-    """A CloudImagesError is exit 1; anything else from a flow is exit 3; one line each."""
-    monkeypatch.setattr(cloudimages.cli.pipelines, "load_flow", fake_flow(error))
-    assert run_main(["import", str(disk), "--account", "a", "--name", "n"]) == code
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    [line] = err.strip().splitlines()
-    assert line.startswith(prefix)
-    assert str(error) in line
+    """An import task that ends in failure is a CloudImagesError: exit 1, one line."""
+    Faults.of(cloud.identity_url).add_task_outcome(
+        task_type="import", outcome="failure", code="111", times=1
+    )
+    source = make_qcow2(tmp_path, "doomed.qcow2")
+
+    result = cli.run("import", str(source), "--account", "alice", "--name", "doomed")
+
+    line = error_line(result, code=ExitCode.ERROR)
+    assert line.startswith("TaskFailed: ")
+    assert "111" in line
+
+
+def test_any_other_flow_failure_is_exit_3(cli: Cli, cloud: LocalCloud, tmp_path: Path) -> None:
+    """A run Prefect cannot even start (its API URL is not Prefect's) is exit 3, one line."""
+    source = make_qcow2(tmp_path, "unrun.qcow2")
+
+    result = cli.run(
+        "import", str(source), "--account", "alice", "--name", "n", env=not_a_prefect_api(cloud)
+    )
+
+    line = error_line(result, code=ExitCode.FLOW_FAILED)
+    assert line.startswith("FlowRunFailed: ")
 
 
 def test_interrupt_is_exit_130(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], disk: Path
+    cli: Cli, cloud: LocalCloud, accounts: dict[str, str], tmp_path: Path
 ) -> None:
-    """Ctrl-C during a flow exits 130 without a traceback."""
-    monkeypatch.setattr(cloudimages.cli.pipelines, "load_flow", fake_flow(KeyboardInterrupt()))
-    assert run_main(["import", str(disk), "--account", "a", "--name", "n"]) == 130
-    assert "Traceback" not in capsys.readouterr().err
+    """Ctrl-C while a flow waits for its import task exits 130 without a traceback."""
+    Faults.of(cloud.identity_url).add_task_outcome(task_type="import", outcome="stuck", times=1)
+    source = make_qcow2(tmp_path, "interrupted.qcow2")
+    alice = login(cloud.identity_url, "alice", "alice-api-key")
+    tasks_url = f"{alice.endpoint('image', 'DFW')}/tasks"
+    before = {t["id"] for t in httpx.get(tasks_url, headers=alice.headers).json()["tasks"]}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloudimages.cli", "import", str(source),
+         "--account", "alice", "--name", "interrupted"],
+        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            tasks = httpx.get(tasks_url, headers=alice.headers).json()["tasks"]
+            if any(t["id"] not in before and t["status"] == "processing" for t in tasks):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the import task never started")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert "Traceback" not in err
 
 
-def test_debug_anywhere_shows_the_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], disk: Path
-) -> None:
+def test_debug_anywhere_shows_the_traceback(cli: Cli, cloud: LocalCloud, tmp_path: Path) -> None:
     """--debug after the command name works like before it."""
-    monkeypatch.setattr(cloudimages.cli.pipelines, "load_flow", fake_flow(RuntimeError("boom")))
-    assert run_main(["import", str(disk), "--account", "a", "--name", "n", "--debug"]) == 3
-    err = capsys.readouterr().err
-    assert "Traceback" in err
-    assert err.strip().splitlines()[-1].startswith("FlowRunFailed: ")
+    source = make_qcow2(tmp_path, "debugged.qcow2")
+
+    result = cli.run(
+        "import", str(source), "--account", "alice", "--name", "n", "--debug",
+        env=not_a_prefect_api(cloud),
+    )  # fmt: skip
+
+    assert result.returncode == ExitCode.FLOW_FAILED
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("FlowRunFailed: ")
 
 
 def test_usage_errors_are_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
