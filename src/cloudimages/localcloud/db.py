@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS objects (
     delete_at REAL,
     PRIMARY KEY (region, account, container, name)
 );
+CREATE INDEX IF NOT EXISTS objects_by_blob ON objects (blob);
 CREATE TABLE IF NOT EXISTS images (
     region TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -140,9 +140,10 @@ def container_headers(ctx: Ctx) -> dict[str, str]:
     record = ctx.store.get_container(ctx.account, ctx.container or "")
     if record is None:
         raise SwiftError(404)
+    count, used = ctx.store.container_stats(ctx.account, record.name)
     headers = {
-        "X-Container-Object-Count": str(record.object_count),
-        "X-Container-Bytes-Used": str(record.bytes_used),
+        "X-Container-Object-Count": str(count),
+        "X-Container-Bytes-Used": str(used),
         "X-Timestamp": x_timestamp(record.created_at),
         "X-Put-Timestamp": x_timestamp(record.created_at),
         "X-Storage-Policy": "Policy-0",

@@ -45,8 +45,6 @@ class ContainerRecord:
     name: str
     meta: dict[str, str]
     created_at: float
-    object_count: int = 0
-    bytes_used: int = 0
 
 
 @dataclass
@@ -116,15 +114,17 @@ class ObjectStore:
         )
         if row is None:
             return None
+        return ContainerRecord(row["name"], json.loads(row["meta"]), row["created_at"])
+
+    def container_stats(self, account: str, name: str) -> tuple[int, int]:
+        """(objects, bytes) of a container: an aggregate, so only HEAD/GET/listings ask."""
         stats = self.db.query_one(
             "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM objects"
             " WHERE region=? AND account=? AND container=?",
             (self.region, account, name),
         )
         assert stats is not None
-        return ContainerRecord(
-            row["name"], json.loads(row["meta"]), row["created_at"], stats["n"], stats["b"]
-        )
+        return stats["n"], stats["b"]
 
     def create_container(self, account: str, name: str, meta: dict[str, str | None]) -> bool:
         """Create or update a container; True when it did not exist before."""
@@ -167,11 +167,12 @@ class ObjectStore:
             record = self.get_container(account, entry["name"])
             if record is None:
                 continue
+            count, used = self.container_stats(account, record.name)
             items.append(
                 {
                     "name": record.name,
-                    "count": record.object_count,
-                    "bytes": record.bytes_used,
+                    "count": count,
+                    "bytes": used,
                     "last_modified": listing_time(record.created_at),
                 }
             )
