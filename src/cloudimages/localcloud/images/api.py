@@ -15,7 +15,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..accounts import Account
-from .errors import BadRequest, Conflict, Forbidden, ImagesError, NotFound, OverLimit, render
+from .errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    ImagesError,
+    NotFound,
+    OverLimit,
+    UnsupportedMediaType,
+    render,
+)
 from .listing import list_images
 from .patch import MAX_TAGS, apply_changes, check_media_type, parse_changes
 from .schemas import SCHEMAS
@@ -41,8 +50,6 @@ def guarded(handler: Handler) -> Handler:
 async def json_body(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
-        from .errors import UnsupportedMediaType
-
         raise UnsupportedMediaType("Content-Type must be application/json.")
     try:
         return json.loads(await request.body())
