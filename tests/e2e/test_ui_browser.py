@@ -49,7 +49,7 @@ def page() -> Iterator[Page]:
         )
         try:
             context = browser.new_context(viewport={"width": 1440, "height": 900})
-            context.set_default_timeout(30_000)
+            context.set_default_timeout(90_000)  # CI shares two cores with the whole stack
             yield context.new_page()
         finally:
             browser.close()

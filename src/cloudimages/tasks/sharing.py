@@ -6,7 +6,7 @@ from prefect import get_run_logger
 from pydantic import BaseModel
 
 from ..blocks import CloudImagesAccount
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ._retry import step
 
 __all__ = ["Membership", "accept_image", "add_image_member"]
@@ -25,14 +25,22 @@ class Membership(BaseModel):
 def add_image_member(
     owner: CloudImagesAccount, region: str, image_id: str, tenant_id: str
 ) -> Membership:
-    """Share an image with a tenant, unless it is a member already."""
+    """Share an image with a tenant, unless it is a member already.
+
+    Concurrent runs may add the same member between our look and our add; the
+    service's 409 then means the member exists, which is what this step wants.
+    """
     images = owner.images_client(region)
     try:
         member = images.get_member(image_id, tenant_id)
         skipped = True
     except NotFound:
-        member = images.add_member(image_id, tenant_id)
-        skipped = False
+        try:
+            member = images.add_member(image_id, tenant_id)
+            skipped = False
+        except Conflict:
+            member = images.get_member(image_id, tenant_id)
+            skipped = True
     get_run_logger().info(
         "Image %s is shared with tenant %s (%s%s)",
         image_id,

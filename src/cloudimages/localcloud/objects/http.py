@@ -37,6 +37,7 @@ REASONS = {
     404: ("Not Found", "The resource could not be found."),
     405: ("Method Not Allowed", "The method is not allowed for this resource."),
     409: ("Conflict", "There was a conflict when trying to complete your request."),
+    408: ("Request Timeout", "The server has waited too long for the request to be sent."),
     411: ("Length Required", "Length Required"),
     412: ("Precondition Failed", "A precondition for this request was not met."),
     413: ("Request Entity Too Large", "The body of your request was too large for this server."),

@@ -21,3 +21,4 @@ SLO_MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 SLO_MIN_SEGMENT_SIZE = 1
 
 CHUNK_SIZE = 64 * 1024
+CLIENT_TIMEOUT = 60.0  # Swift's client_timeout: seconds a stalled upload body may wait

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mimetypes
 import time
@@ -14,7 +15,7 @@ from .blobs import BlobWriter
 from .context import Ctx
 from .http import SwiftError, check_metadata, http_date, swift_response
 from .largeobjects import build_slo, split_segment_path
-from .limits import MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
+from .limits import CLIENT_TIMEOUT, MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
 from .reads import load
 from .store import ObjectRecord
 
@@ -124,8 +125,15 @@ def created(ctx: Ctx, etag: str, timestamp: float, extra: dict[str, str] | None 
 async def receive_body(ctx: Ctx, length: int | None) -> BlobWriter:
     """Stream the request body into a new blob, hashing as it goes."""
     writer = ctx.store.blobs.writer()
+    chunks = ctx.request.stream().__aiter__()
     try:
-        async for chunk in ctx.request.stream():
+        while True:
+            try:
+                chunk = await asyncio.wait_for(chunks.__anext__(), CLIENT_TIMEOUT)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise SwiftError(408) from None  # a stalled client must not pin a temp file
             writer.write(chunk)
             if writer.size > MAX_FILE_SIZE:
                 raise SwiftError(413, "Your request is too large.")
