@@ -29,11 +29,11 @@ from .images.service import (
     versions_route,
 )
 from .images.store import ImageRecord, ImageStore
+from .imagetasks import TaskEngine, task_routes
 from .objects.blobs import BlobStore
 from .objects.service import CloudFiles
 from .objects.store import ObjectStore
 from .settings import DEFAULT_ACCOUNTS, LocalCloudSettings
-from .tasks import TaskEngine, task_routes
 
 
 class PortRouter:

@@ -1,4 +1,4 @@
-"""Cloud Images import/export tasks: the HTTP routes and the engine that runs them."""
+"""Cloud Images import/export tasks (the API resource, not Prefect's): routes and engine."""
 
 from .api import task_routes
 from .engine import TaskEngine, TaskFaults, TaskOutcome

@@ -23,10 +23,10 @@ from cloudimages.localcloud.db import Database
 from cloudimages.localcloud.faults import FaultInjector
 from cloudimages.localcloud.faults import TaskOutcome as FaultTaskOutcome
 from cloudimages.localcloud.images.store import ImageStore
+from cloudimages.localcloud.imagetasks import TaskEngine
 from cloudimages.localcloud.objects.blobs import BlobStore
 from cloudimages.localcloud.objects.store import ObjectStore
 from cloudimages.localcloud.settings import DEFAULT_ACCOUNTS
-from cloudimages.localcloud.tasks import TaskEngine
 from tests.helpers import diskimages
 from tests.helpers.identity import Session, login
 
