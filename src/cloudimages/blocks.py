@@ -15,11 +15,20 @@ from typing import ClassVar
 from prefect.blocks.core import Block
 from pydantic import Field, HttpUrl, SecretStr
 
-from .client import DEFAULT_IDENTITY_URL, AccountSession, Credentials, ImagesClient
+from .client import (
+    DEFAULT_IDENTITY_URL,
+    AccountSession,
+    Cloud,
+    Credentials,
+    ImagesClient,
+    RackspaceCloud,
+)
 from .client.objects import ObjectsClient
 from .errors import ConfigurationError
 
-_SESSIONS: dict[tuple[str, str, str, str, bool], AccountSession] = {}
+_SessionKey = tuple[str, str, str, str, bool]
+_SESSIONS: dict[_SessionKey, AccountSession] = {}
+_CLOUDS: dict[tuple[_SessionKey, str], RackspaceCloud] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
@@ -84,21 +93,37 @@ class CloudImagesAccount(Block):
 
     def session(self, region: str | None = None) -> AccountSession:
         """A shared, thread-safe session for this account (one per region)."""
-        creds = self.credentials(region)
-        fingerprint = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()
-        key = (creds.identity_url, creds.username, fingerprint, creds.region or "", creds.internal)
+        key = self._key(region)
         with _SESSIONS_LOCK:
             found = _SESSIONS.get(key)
             if found is None:
-                found = _SESSIONS[key] = AccountSession(creds)
+                found = _SESSIONS[key] = AccountSession(self.credentials(region))
             return found
 
+    def cloud(self, region: str | None = None) -> Cloud:
+        """The account in one region as the pipelines see it (shared, thread-safe)."""
+        where = (region or self.effective_region).upper()
+        key = (self._key(where), where)
+        with _SESSIONS_LOCK:
+            found = _CLOUDS.get(key)
+        if found is None:
+            made = RackspaceCloud(self.session(where), where)
+            with _SESSIONS_LOCK:
+                found = _CLOUDS.setdefault(key, made)
+        return found
+
     def images_client(self, region: str | None = None) -> ImagesClient:
+        """Cloud Images of this account in ``region`` (default: the block's)."""
         return ImagesClient(self.session(region))
 
     def objects_client(self, region: str | None = None) -> ObjectsClient:
-        session = self.session(region)
-        return ObjectsClient(session, region=region or self.region or None)
+        """Cloud Files of this account in ``region``; close it (or use ``with``) when done."""
+        return ObjectsClient(self.session(region), region=region or self.region or None)
+
+    def _key(self, region: str | None) -> _SessionKey:
+        creds = self.credentials(region)
+        fingerprint = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()
+        return (creds.identity_url, creds.username, fingerprint, creds.region or "", creds.internal)
 
     @property
     def effective_region(self) -> str:
@@ -121,8 +146,11 @@ def load_account(name: str) -> CloudImagesAccount:
 
 
 def clear_sessions() -> None:
-    """Forget cached sessions (tests, or after credentials change)."""
+    """Forget cached sessions and clouds (tests, or after credentials change)."""
     with _SESSIONS_LOCK:
+        for cloud in _CLOUDS.values():
+            cloud.close()
         for session in _SESSIONS.values():
             session.close()
+        _CLOUDS.clear()
         _SESSIONS.clear()

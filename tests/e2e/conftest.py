@@ -212,9 +212,9 @@ def ui_import(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) 
     """An import started with the UI's REST call (tagged for the nightly), run to its end."""
     source = make_qcow2(tmp_path_factory.mktemp("ui-import"), "ui.qcow2")
     target = deployment.api.deployment("import-image", "import")
-    parameters = {"source": str(source), "account": "e2e-alice", "name": UI_IMAGE}
+    request = {"source": str(source), "account": "e2e-alice", "name": UI_IMAGE}
     run = deployment.api.create_flow_run_like_the_ui(
-        target["id"], parameters | {"tags": [NIGHTLY_TAG]}
+        target["id"], {"request": request | {"tags": [NIGHTLY_TAG]}}
     )
     with timed("import started with the UI's REST call", deployment.logs / "timings.txt"):
         return deployment.api.wait_final(run["id"], timeout=180)

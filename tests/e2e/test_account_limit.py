@@ -2,7 +2,7 @@
 
 Ten ``replicate-image`` runs share one image with the same target account
 (``e2e-dave``) at the same time, on two workers that could run all ten at
-once. ``ensure_account_limits`` (through ``python -m cloudimages.deploy``) gives
+once. ``ensure_account_limits`` (through ``cloudimages accounts limit``) gives
 each account block a Prefect global concurrency limit of 2. The local cloud
 answers image-member calls 1.5 s late, so each run holds the account's slot
 for seconds. Three records are checked: the limit's ``active_slots`` polled on
@@ -85,7 +85,7 @@ def test_account_limit_holds_under_ten_simultaneous_runs(
     """No more than 2 of 10 simultaneous runs hold e2e-dave's slot; all complete."""
     assert ui_import["state_type"] == "COMPLETED", describe(deployment.api, ui_import)
     image_id = deployment.cloud.images("alice", name=UI_IMAGE)[0]["id"]
-    command = [sys.executable, "-m", "cloudimages.deploy", "--account-limit", str(LIMIT)]
+    command = [sys.executable, "-m", "cloudimages.cli", "accounts", "limit", str(LIMIT)]
     limits = run(command, env=deployment.env).stdout
     assert sorted(limits.split("\n")[:-1]) == sorted(
         f"cloudimages-account-{block}: limit {LIMIT}" for block in ACCOUNTS
@@ -94,7 +94,8 @@ def test_account_limit_holds_under_ten_simultaneous_runs(
     assert (created["limit"], created["active"]) == (LIMIT, True)
 
     replicate = deployment.api.deployment("replicate-image", "replicate")
-    parameters = {"image_id": image_id, "source": "e2e-alice", "targets": [TARGET], "mode": "share"}
+    request = {"image_id": image_id, "source": "e2e-alice", "targets": [TARGET], "mode": "share"}
+    parameters = {"request": request}
     since = datetime.now(UTC)
     fault = deployment.cloud.add_fault(MEMBER_LATENCY)
     sampler = SlotSampler(deployment)

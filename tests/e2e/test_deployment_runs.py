@@ -7,6 +7,7 @@ matters: in the local cloud, over its HTTP API.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ def test_cli_run_imports_an_image(deployment: Deployment, tmp_path: Path) -> Non
     source = make_qcow2(tmp_path, "cli.qcow2")
     out = deployment.prefect(
         "deployment", "run", "import-image/import",
-        "--param", f"source={source}", "--param", "account=e2e-alice",
-        "--param", "name=e2e-cli", "--watch", "--watch-interval", "1",
+        "--param", "request=" + json.dumps(
+            {"source": str(source), "account": "e2e-alice", "name": "e2e-cli"}
+        ),
+        "--watch", "--watch-interval", "1",
     )  # fmt: skip
     assert "Completed" in out, out
     images = deployment.cloud.images("alice", name="e2e-cli")
@@ -55,7 +58,9 @@ def test_schedule_replicates_tagged_images(
     schedule = {
         "schedule": {"interval": 30 * 86400, "anchor_date": first.isoformat(), "timezone": "UTC"},
         "active": True,
-        "parameters": {"tag": NIGHTLY_TAG, "source": "e2e-alice", "targets": ["e2e-bob"]},
+        "parameters": {
+            "request": {"tag": NIGHTLY_TAG, "source": "e2e-alice", "targets": ["e2e-bob"]}
+        },
     }
     added = deployment.api.call("POST", f"/deployments/{nightly['id']}/schedules", json=[schedule])
     try:
@@ -75,6 +80,6 @@ def test_schedule_replicates_tagged_images(
     finally:
         deployment.api.call("DELETE", f"/deployments/{nightly['id']}/schedules/{added[0]['id']}")
     assert done["state_type"] == "COMPLETED", describe(deployment.api, done)
-    assert done["parameters"]["targets"] == ["e2e-bob"]
+    assert done["parameters"]["request"]["targets"] == ["e2e-bob"]
     shared = deployment.cloud.images("bob", visibility="shared", member_status="accepted")
     assert image_id in [image["id"] for image in shared]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]  # no stubs in the test env
 
-from cloudimages.serve import DEPLOYMENTS
+from cloudimages.cli.deployments import DEPLOYMENTS
 from tests.e2e.conftest import POOL, Deployment, deploy_command
 from tests.e2e.harness import REPO, Proc, run_all, wait_for
 from tests.e2e.prefect_api import describe
@@ -51,7 +51,7 @@ def test_prefect_yaml_and_serve_define_the_same_deployments() -> None:
         for s in DEPLOYMENTS
     }
     assert in_yaml == in_serve
-    assert document["pull"] == [{"cloudimages.deploy.use_checkout": {}}]
+    assert document["pull"] == [{"cloudimages.cli.deployments.use_checkout": {}}]
 
 
 def served_names(deployment: Deployment) -> dict[str, Any] | None:
@@ -78,7 +78,9 @@ def test_serve_runs_an_import_without_a_work_pool(deployment: Deployment, tmp_pa
         found = wait_for("the served deployments", lambda: served_names(deployment), timeout=90)
         assert found["nightly"]["schedules"] == []
         source = make_qcow2(tmp_path, "served.qcow2")
-        parameters = {"source": str(source), "account": "e2e-alice", "name": "e2e-served"}
+        parameters = {
+            "request": {"source": str(source), "account": "e2e-alice", "name": "e2e-served"}
+        }
         started = deployment.api.create_flow_run_like_the_ui(found["import"]["id"], parameters)
         finished = deployment.api.wait_final(started["id"], timeout=180)
     finally:

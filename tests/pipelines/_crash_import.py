@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 
 from cloudimages.flows import import_image
-from cloudimages.tasks import set_testing
+from cloudimages.params import ImportRequest
+from cloudimages.steps import set_testing
 
 if __name__ == "__main__":
     set_testing(True)
     source, account, name, segment_mb = sys.argv[1:5]
-    import_image(source, account, name, segment_size_mb=int(segment_mb))
+    import_image(
+        ImportRequest(source=source, account=account, name=name, segment_size_mb=int(segment_mb))
+    )

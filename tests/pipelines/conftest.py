@@ -43,7 +43,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from cloudimages.blocks import CloudImagesAccount, clear_sessions  # noqa: E402
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings  # noqa: E402
-from cloudimages.tasks import set_testing  # noqa: E402
+from cloudimages.steps import set_testing  # noqa: E402
 from tests.pipelines.support import Faults  # noqa: E402
 
 ACCOUNTS = {

@@ -1,6 +1,10 @@
-"""Helpers of the pipeline tests: saved blocks, the fault admin API, live cloud settings.
+"""Helpers of the pipeline tests: the flows called as the tests call them, saved blocks,
+the fault admin API, live cloud settings.
 
 A module of its own (not ``conftest``) so that test modules import it by a unique name.
+Each flow takes one request model; ``import_image(source, account, name, **fields)``
+and its siblings build it (with ``params.build``, so bad input raises
+``ConfigurationError`` as the CLI's does) and run the flow.
 """
 
 from __future__ import annotations
@@ -11,9 +15,51 @@ from typing import Any
 
 import httpx
 
+from cloudimages import flows
 from cloudimages.blocks import CloudImagesAccount
 from cloudimages.localcloud import LocalCloud
+from cloudimages.params import (
+    ExportRequest,
+    ImportRequest,
+    ReplicateRequest,
+    ShareRequest,
+    build,
+)
+from cloudimages.reports import ExportReport, ImportReport, ReplicateReport, ShareReport
 from tests.helpers.identity import login
+
+
+def import_image(source: str, account: str, name: str, **fields: Any) -> ImportReport:
+    request = build(ImportRequest, source=source, account=account, name=name, **fields)
+    return flows.import_image(request)
+
+
+def export_image(image_id: str, account: str, container: str, **fields: Any) -> ExportReport:
+    request = build(
+        ExportRequest, image_id=image_id, account=account, container=container, **fields
+    )
+    return flows.export_image(request)
+
+
+def share_image(
+    image_id: str, account: str, consumers: list[str], *, accept: bool = True, **fields: Any
+) -> ShareReport:
+    request = build(
+        ShareRequest,
+        image_id=image_id,
+        account=account,
+        consumers=consumers,
+        accept=accept,
+        **fields,
+    )
+    return flows.share_image(request)
+
+
+def replicate_image(
+    image_id: str, source: str, targets: list[str], **fields: Any
+) -> ReplicateReport:
+    request = build(ReplicateRequest, image_id=image_id, source=source, targets=targets, **fields)
+    return flows.replicate_image(request)
 
 
 def block(name: str) -> CloudImagesAccount:

@@ -13,7 +13,6 @@ from cloudimages.errors import (
     TaskFailed,
     Unauthorized,
 )
-from cloudimages.flows import export_image, import_image, replicate_image, share_image
 from cloudimages.localcloud import LocalCloud
 from tests.helpers.diskimages import (
     make_corrupt_qcow2,
@@ -22,7 +21,13 @@ from tests.helpers.diskimages import (
     make_qcow2_with_backing,
     make_raw,
 )
-from tests.pipelines.support import cloud_settings
+from tests.pipelines.support import (
+    cloud_settings,
+    export_image,
+    import_image,
+    replicate_image,
+    share_image,
+)
 
 MISSING_IMAGE = "00000000-0000-4000-8000-000000000000"
 

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from cloudimages.errors import NotFound
-from cloudimages.flows import import_image
 from cloudimages.localcloud import LocalCloud
 from tests.helpers.diskimages import make_vhd
-from tests.pipelines.support import Faults, block, cloud_settings
+from tests.pipelines.support import Faults, block, cloud_settings, import_image
 
 SCRIPT = Path(__file__).with_name("_crash_import.py")
 MiB = 1024 * 1024

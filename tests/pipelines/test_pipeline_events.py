@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from cloudimages.flows import import_image
 from tests.helpers.diskimages import make_vhd
+from tests.pipelines.support import import_image
 
 
 def events_about(api_url: str, resource: str, *, wait: float = 30.0) -> list[dict[str, Any]]:

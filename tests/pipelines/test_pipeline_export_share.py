@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cloudimages.flows import ExportReport, ShareReport, export_image, import_image, share_image
+from cloudimages.reports import ExportReport, ShareReport
 from tests.helpers.diskimages import make_qcow2
-from tests.pipelines.support import block
+from tests.pipelines.support import block, export_image, import_image, share_image
 
 
 def test_export_downloads_compares_and_skips_on_rerun(tmp_path: Path, cloud: object) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cloudimages.flows import import_image
 from tests.helpers.diskimages import make_qcow2, make_raw
-from tests.pipelines.support import Faults, block
+from tests.pipelines.support import Faults, block, import_image
 
 
 def test_503s_while_polling_the_task_are_retried(tmp_path: Path, faults: Faults) -> None:
-    """More 503s than the client's own attempts: the Prefect task retry carries on."""
+    """More 503s than one call's retry budget: the poll loop counts them as missed polls."""
     rule = faults.add(service="images:DFW", method="GET", path="/v2/tasks/*", status=503, times=6)
 
     report = import_image(str(make_qcow2(tmp_path, "faults-503.qcow2")), "alice", "faults-503")

@@ -10,9 +10,9 @@ import pytest
 from prefect.artifacts import Artifact
 
 from cloudimages.errors import NotFound
-from cloudimages.flows import ImportReport, import_image
+from cloudimages.reports import ImportReport
 from tests.helpers.diskimages import make_qcow2, make_raw, make_vhd
-from tests.pipelines.support import block
+from tests.pipelines.support import block, import_image
 
 
 def images_with_sha(account: str, sha256: str) -> list[str]:

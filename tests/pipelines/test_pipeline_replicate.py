@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cloudimages.flows import ReplicateReport, import_image, replicate_image
+from cloudimages.reports import ReplicateReport
 from tests.helpers.diskimages import make_qcow2
-from tests.pipelines.support import block
+from tests.pipelines.support import block, import_image, replicate_image
 
 
 def test_replicate_shares_and_copies_in_one_run(tmp_path: Path) -> None:

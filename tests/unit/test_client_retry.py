@@ -11,12 +11,13 @@ import pytest
 from cloudimages.client import Image, _http
 from cloudimages.client.retry import (
     RetryPolicy,
+    _backoff_hook,
     is_idempotent,
     is_testing,
     is_transient,
     parse_retry_after,
+    retrying,
     set_testing,
-    sleep,
 )
 from cloudimages.errors import (
     ApiError,
@@ -88,40 +89,32 @@ def test_other_4xx_and_programming_errors_are_not_transient(error: Exception) ->
     assert not is_transient(error)
 
 
-def test_backoff_doubles_from_base_delay_up_to_max_delay() -> None:
-    """Waits grow 1, 2, 4, 8 ... and stop at max_delay."""
-    policy = RetryPolicy(base_delay=1.0, max_delay=10.0, jitter=0.0)
-    assert [policy.backoff(n) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
-    assert policy.backoff(10_000) == 10.0
+def _fail_every_time(policy: RetryPolicy, tries: list[int], error: Exception) -> None:
+    for attempt in retrying(policy, "test"):
+        with attempt:
+            tries.append(1)
+            raise error
 
 
-def test_jitter_adds_at_most_jitter_seconds() -> None:
-    """Jitter spreads parallel retries without exceeding backoff + jitter."""
-    policy = RetryPolicy(base_delay=1.0, max_delay=10.0, jitter=0.5)
-    waits = [policy.delay(2) for _ in range(200)]
-    assert all(2.0 <= w <= 2.5 for w in waits)
-    assert len(set(waits)) > 1
-
-
-def test_retry_after_replaces_the_computed_wait() -> None:
-    """The service's Retry-After is used as is, even when shorter than the backoff."""
-    policy = RetryPolicy(base_delay=5.0, jitter=1.0)
-    assert policy.delay(3, retry_after=0.25) == 0.25
-
-
-def test_should_retry_stops_after_the_last_attempt() -> None:
-    """attempts counts every try, the first one included."""
-    policy = RetryPolicy(attempts=3)
-    error = ServiceUnavailable("x", status_code=503)
-    assert [policy.should_retry(error, attempt=n) for n in (1, 2, 3)] == [True, True, False]
+@pytest.mark.usefixtures("testing")
+def test_a_retry_loop_gives_up_after_its_attempts_and_marks_the_budget_spent() -> None:
+    """attempts counts every try; the error that ends the loop is never retried again."""
+    tries: list[int] = []
+    with pytest.raises(ServiceUnavailable) as raised:
+        _fail_every_time(RetryPolicy(attempts=3), tries, ServiceUnavailable("x", status_code=503))
+    assert len(tries) == 3
+    assert not is_transient(raised.value)
     assert RetryPolicy(attempts=1).retries == 0
 
 
-def test_should_retry_refuses_a_retry_after_longer_than_allowed() -> None:
-    """Waiting an hour because a server said so is worse than failing now."""
-    policy = RetryPolicy(max_retry_after=60)
-    assert policy.should_retry(RateLimited("x", status_code=429, retry_after=60), attempt=1)
-    assert not policy.should_retry(RateLimited("x", status_code=429, retry_after=61), attempt=1)
+def test_retry_after_replaces_the_wait_unless_longer_than_allowed() -> None:
+    """The service's Retry-After is the wait; waiting an hour is worse than failing now."""
+    hook = _backoff_hook(RetryPolicy(max_retry_after=60), "test")
+    assert hook(RateLimited("x", status_code=429, retry_after=0.25)) == 0.25
+    assert hook(RateLimited("x", status_code=429, retry_after=60)) == 60
+    assert hook(RateLimited("x", status_code=429, retry_after=61)) is False
+    assert hook(ServiceUnavailable("x", status_code=503)) is True
+    assert hook(NotFound("x", status_code=404)) is False
 
 
 @pytest.mark.parametrize(
@@ -159,11 +152,14 @@ def test_only_idempotent_methods_are_retried_automatically(method: str, idempote
 
 
 @pytest.mark.usefixtures("testing")
-def test_testing_switch_makes_waits_zero() -> None:
-    """set_testing(True) turns every wait into no wait at all."""
+def test_testing_switch_makes_waits_zero_and_keeps_the_attempts() -> None:
+    """set_testing(True) turns every wait into no wait at all; attempts stay as stated."""
     assert is_testing()
     started = datetime.now(UTC)
-    sleep(30)
+    tries: list[int] = []
+    with pytest.raises(TransportError):
+        _fail_every_time(RetryPolicy(attempts=5, base_delay=30.0), tries, TransportError("reset"))
+    assert len(tries) == 5
     assert (datetime.now(UTC) - started).total_seconds() < 1
 
 

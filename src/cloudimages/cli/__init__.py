@@ -2,7 +2,8 @@
 
 Commands:
 
-- ``accounts add|list|remove``: account blocks (credentials); keys are never printed.
+- ``accounts add|list|remove|limit``: account blocks (credentials; keys are never
+  printed) and their per-account concurrency limits.
 - ``images list|show``, ``accept``: direct Cloud Images calls, no flow run.
 - ``import``, ``export``, ``share``, ``replicate``: run the Prefect pipelines.
 - ``demo``: the whole story on an embedded local cloud.
@@ -37,7 +38,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CloudImagesError
-from . import accounts, demo, images, localcloud, pipelines
+from . import accounts, demo, images, localcloud, pipelines, serve
 from ._common import OPTIONS, ExitCode, FlowRunFailed, fail
 
 __all__ = ["ExitCode", "app", "main"]
@@ -61,22 +62,7 @@ app.command("share")(pipelines.share_command)
 app.command("replicate")(pipelines.replicate_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(localcloud.app, name="localcloud")
-
-
-@app.command(
-    "serve",
-    context_settings={
-        "allow_extra_args": True,
-        "ignore_unknown_options": True,
-        "help_option_names": [],
-    },
-    add_help_option=False,
-)
-def serve_command(ctx: typer.Context) -> None:
-    """Serve the deployments of deployments/prefect.yaml without a work pool (`serve --help`)."""
-    from ..serve import main as serve_main
-
-    raise typer.Exit(serve_main(list(ctx.args)))
+app.command("serve")(serve.serve_command)
 
 
 @app.callback()

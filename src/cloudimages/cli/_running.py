@@ -9,38 +9,23 @@ task, and warnings as one line each. A ``CloudImagesError`` from the flow passes
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.markup import escape
 from rich.status import Status
 
 from ..errors import CloudImagesError
-from ._common import OPTIONS, FlowRunFailed, errors, prefect_defaults
+from ._common import OPTIONS, FlowRunFailed, errors
 
 T = TypeVar("T")
 
 _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 _STATUS_WIDTH = 100
 _RUN_SUFFIX = re.compile(r"-[0-9a-f]{3}$")  # Prefect's task-run names: "<task name>-9df"
-
-
-def load_flow(module: str, name: str) -> Callable[..., Any]:
-    """``cloudimages.flows.<module>.<name>``, imported now (it imports Prefect)."""
-    prefect_defaults()
-    try:
-        found = importlib.import_module(f"cloudimages.flows.{module}")
-    except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("cloudimages.flows"):
-            raise
-        msg = f"the {module!r} pipeline is not installed ({err}); reinstall cloudimages"
-        raise FlowRunFailed(msg) from err
-    flow: Callable[..., Any] = getattr(found, name)
-    return flow
 
 
 def run_flow(title: str, call: Callable[[], T], *, show_progress: bool) -> T:

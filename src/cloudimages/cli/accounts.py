@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import ConfigurationError
 from . import _blocks
 from ._common import ExitCode, JsonFlag, console, print_json
 
@@ -164,3 +165,37 @@ def remove(name: Annotated[str, typer.Argument(help="Block name to delete.")]) -
     """Delete an account block (the cloud account itself is untouched)."""
     _blocks.delete_account(name)
     console.print(f"Removed account block [bold]{escape(name)}[/bold].")
+
+
+@app.command("limit")
+def limit(
+    runs: Annotated[
+        int, typer.Argument(min=1, help="Runs allowed to work on each account at once.")
+    ],
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Account blocks (default: every saved one).", show_default=False),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Set per-account concurrency limits (cloudimages-account-<block>) on the Prefect server.
+
+    Replication holds one slot of its target account's limit while it works on
+    it, across every worker and served process of this Prefect server.
+    """
+    from ._common import prefect_defaults
+
+    prefect_defaults()
+    from .deployments import ensure_account_limits, saved_account_names
+
+    with _blocks.prefect_api():
+        chosen = names or saved_account_names()
+        if not chosen:
+            msg = "no account blocks are saved; add one with `cloudimages accounts add`"
+            raise ConfigurationError(msg)
+        created = ensure_account_limits(chosen, runs)
+    if json_output:
+        print_json({"limits": dict.fromkeys(created, runs)})
+        return
+    for name in created:
+        console.print(f"{escape(name)}: limit {runs}")

@@ -1,4 +1,4 @@
-"""``cloudimages demo``: the whole story on an embedded local cloud (see ``cloudimages.demo``)."""
+"""``cloudimages demo``: the whole story on an embedded local cloud (the story is ``_demo``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ._common import OPTIONS, JsonFlag, console, errors, prefect_defaults, print
 if TYPE_CHECKING:
     from rich.status import Status
 
-    from ..demo import DemoReport, DemoStep
+    from ._demo import DemoReport, DemoStep
 
 
 def demo_command(
@@ -43,7 +43,7 @@ def demo_command(
         # Registered before Prefect is imported, so it runs after Prefect's own
         # exit handler has stopped the temporary API server that uses this directory.
         atexit.register(shutil.rmtree, work, ignore_errors=True)
-    from ..demo import isolate_prefect, run_demo
+    from ._demo import isolate_prefect, run_demo
 
     prefect_defaults()
     temporary = isolate_prefect(work / "prefect")

@@ -1,33 +1,43 @@
 """``cloudimages import|export|share|replicate``: run a pipeline (a Prefect flow) in this process.
 
-The flow runs against the Prefect API in ``PREFECT_API_URL``; without one,
-Prefect starts a temporary local server for the run (8-17 s on this kind of
-machine), so export ``PREFECT_API_URL`` when running several commands.
-Exit codes: 0 done; 1 a cloudimages error (one line); 2 usage; 3 the flow
-failed for another reason; 130 interrupted.
+Each command builds the flow's request model (``cloudimages.params``: its
+defaults and help texts are the options'), then imports the flow, which
+imports Prefect, and runs it against the Prefect API in ``PREFECT_API_URL``;
+without one, Prefect starts a temporary local server for the run (8-17 s on
+this kind of machine), so export ``PREFECT_API_URL`` when running several
+commands. Exit codes: 0 done; 1 a cloudimages error (one line); 2 usage; 3 the
+flow failed for another reason; 130 interrupted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import DiskImageError
-from ._common import AccountOption, JsonFlag, RegionOption, print_json
+from ..params import (
+    ExportRequest,
+    ImportRequest,
+    Mode,
+    ReplicateRequest,
+    ShareRequest,
+    build,
+    default_of,
+    help_of,
+)
+from ._common import AccountOption, JsonFlag, RegionOption, prefect_defaults, print_json
 from ._report import print_report, report_dict
-from ._running import load_flow, run_flow
-
-Mode = Literal["auto", "share", "copy"]
+from ._running import run_flow
 
 
 def _run(title: str, verb: str, call: Callable[[], Any], *, json_output: bool) -> None:
     """Run the flow, then print its report (as JSON, or as tables).
 
-    A flow that fails after writing a report may attach it to its error as
-    ``.report`` (say, replicate with some targets failed): with --json it is
+    A flow that fails after writing a report attaches it to its error as
+    ``.report`` (replicate with some targets failed): with --json it is
     printed before the error line, so scripts see which targets worked.
     """
     try:
@@ -44,11 +54,9 @@ def _run(title: str, verb: str, call: Callable[[], Any], *, json_output: bool) -
         print_report(title, data)
 
 
-def _properties(pairs: list[str] | None) -> dict[str, str] | None:
-    if not pairs:
-        return None
+def _properties(pairs: list[str] | None) -> dict[str, str]:
     found: dict[str, str] = {}
-    for pair in pairs:
+    for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             msg = f"{pair!r} is not KEY=VALUE"
@@ -72,28 +80,34 @@ def _source(source: str) -> str:
 def import_command(
     source: Annotated[
         str,
-        typer.Argument(
-            help="Disk image file (qcow2, raw, VHD, ...) or http(s) URL.", show_default=False
-        ),
+        typer.Argument(help=help_of(ImportRequest, "source"), show_default=False),
     ],
     account: AccountOption,
-    name: Annotated[str, typer.Option(help="Name of the new image.", show_default=False)],
+    name: Annotated[str, typer.Option(help=help_of(ImportRequest, "name"), show_default=False)],
     region: RegionOption = None,
     property_: Annotated[
         list[str] | None,
         typer.Option("--property", "-p", help="Custom property KEY=VALUE; repeatable."),
     ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Tag to set; repeatable.")] = None,
-    container: Annotated[
-        str, typer.Option(help="Cloud Files container that stages the upload.")
-    ] = "cloudimages-staging",
-    segment_size_mb: Annotated[int, typer.Option(min=1, help="Upload segment size, MiB.")] = 64,
+    container: Annotated[str, typer.Option(help=help_of(ImportRequest, "container"))] = default_of(
+        ImportRequest, "container"
+    ),
+    segment_size_mb: Annotated[
+        int, typer.Option(help=help_of(ImportRequest, "segment_size_mb"))
+    ] = default_of(ImportRequest, "segment_size_mb"),
     keep_staging: Annotated[
-        bool, typer.Option(help="Keep the uploaded VHD in the staging container.")
-    ] = False,
+        bool, typer.Option(help=help_of(ImportRequest, "keep_staging"))
+    ] = default_of(ImportRequest, "keep_staging"),
     task_timeout_minutes: Annotated[
-        int, typer.Option(min=1, help="How long the import task may take.")
-    ] = 360,
+        float, typer.Option(help=help_of(ImportRequest, "task_timeout_minutes"))
+    ] = default_of(ImportRequest, "task_timeout_minutes"),
+    replace_stuck_task: Annotated[
+        bool, typer.Option(help=help_of(ImportRequest, "replace_stuck_task"))
+    ] = default_of(ImportRequest, "replace_stuck_task"),
+    max_download_gb: Annotated[
+        float, typer.Option(help=help_of(ImportRequest, "max_download_gb"))
+    ] = default_of(ImportRequest, "max_download_gb"),
     json_output: JsonFlag = False,
 ) -> None:
     """Import a disk image into an account: convert to VHD, upload, import, verify.
@@ -102,73 +116,89 @@ def import_command(
     imported from the same content is reported as skipped. With --json prints
     the report (it has `image_id`).
     """
-    checked = _source(source)
-    props = _properties(property_)
-    flow = load_flow("import_image", "import_image")
+    request = build(
+        ImportRequest,
+        source=_source(source),
+        account=account,
+        name=name,
+        region=region,
+        properties=_properties(property_),
+        tags=tag or [],
+        container=container,
+        segment_size_mb=segment_size_mb,
+        keep_staging=keep_staging,
+        task_timeout_minutes=task_timeout_minutes,
+        replace_stuck_task=replace_stuck_task,
+        max_download_gb=max_download_gb,
+    )
+    prefect_defaults()
+    from ..flows.import_image import import_image
+
+    shown = Path(request.source).name if "://" not in request.source else request.source
     _run(
         "Import",
-        f"Importing {Path(checked).name if '://' not in checked else checked} into {account}",
-        lambda: flow(
-            source=checked,
-            account=account,
-            name=name,
-            region=region,
-            container=container,
-            properties=props,
-            tags=tag or None,
-            segment_size_mb=segment_size_mb,
-            keep_staging=keep_staging,
-            task_timeout_minutes=task_timeout_minutes,
-        ),
+        f"Importing {shown} into {account}",
+        lambda: import_image(request),
         json_output=json_output,
     )
 
 
 def export_command(
-    image_id: Annotated[str, typer.Argument(help="The image to export.", show_default=False)],
+    image_id: Annotated[
+        str, typer.Argument(help=help_of(ExportRequest, "image_id"), show_default=False)
+    ],
     account: AccountOption,
     container: Annotated[
-        str, typer.Option(help="Cloud Files container to export into.", show_default=False)
+        str, typer.Option(help=help_of(ExportRequest, "container"), show_default=False)
     ],
     region: RegionOption = None,
     download_to: Annotated[
-        Path | None, typer.Option(help="Also download the exported VHD to this file.")
+        Path | None, typer.Option(help=help_of(ExportRequest, "download_to"))
     ] = None,
     compare_with: Annotated[
-        Path | None,
-        typer.Option(help="Check the export has the same content as this disk image (qemu-img)."),
+        Path | None, typer.Option(help=help_of(ExportRequest, "compare_with"))
     ] = None,
+    task_timeout_minutes: Annotated[
+        float, typer.Option(help=help_of(ExportRequest, "task_timeout_minutes"))
+    ] = default_of(ExportRequest, "task_timeout_minutes"),
     json_output: JsonFlag = False,
 ) -> None:
     """Export an image to a Cloud Files container as a VHD, and verify it."""
     if compare_with is not None:
         _source(str(compare_with))
-    flow = load_flow("export_image", "export_image")
+    request = build(
+        ExportRequest,
+        image_id=image_id,
+        account=account,
+        container=container,
+        region=region,
+        download_to=str(download_to.expanduser().resolve()) if download_to else None,
+        compare_with=str(compare_with) if compare_with else None,
+        task_timeout_minutes=task_timeout_minutes,
+    )
+    prefect_defaults()
+    from ..flows.export_image import export_image
+
     _run(
         "Export",
         f"Exporting {image_id} from {account} to {container}",
-        lambda: flow(
-            image_id=image_id,
-            account=account,
-            container=container,
-            region=region,
-            download_to=str(download_to.expanduser().resolve()) if download_to else None,
-            compare_with=str(compare_with) if compare_with else None,
-        ),
+        lambda: export_image(request),
         json_output=json_output,
     )
 
 
 def share_command(
-    image_id: Annotated[str, typer.Argument(help="The image to share.", show_default=False)],
+    image_id: Annotated[
+        str, typer.Argument(help=help_of(ShareRequest, "image_id"), show_default=False)
+    ],
     account: AccountOption,
     with_: Annotated[
         list[str],
         typer.Option("--with", help="Account block to share with; repeatable.", show_default=False),
     ],
-    accept: Annotated[
-        bool, typer.Option(help="Also accept the offer for each consumer (with its block).")
-    ] = False,
+    accept: Annotated[bool, typer.Option(help=help_of(ShareRequest, "accept"))] = default_of(
+        ShareRequest, "accept"
+    ),
     region: RegionOption = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -176,23 +206,29 @@ def share_command(
 
     Without --accept the consumers accept later with `cloudimages accept`.
     """
-    flow = load_flow("share_image", "share_image")
+    request = build(
+        ShareRequest,
+        image_id=image_id,
+        account=account,
+        consumers=list(with_),
+        accept=accept,
+        region=region,
+    )
+    prefect_defaults()
+    from ..flows.share_image import share_image
+
     _run(
         "Share",
         f"Sharing {image_id} from {account} with {', '.join(with_)}",
-        lambda: flow(
-            image_id=image_id,
-            account=account,
-            consumers=list(with_),
-            accept=accept,
-            region=region,
-        ),
+        lambda: share_image(request),
         json_output=json_output,
     )
 
 
 def replicate_command(
-    image_id: Annotated[str, typer.Argument(help="The image to replicate.", show_default=False)],
+    image_id: Annotated[
+        str, typer.Argument(help=help_of(ReplicateRequest, "image_id"), show_default=False)
+    ],
     from_: Annotated[
         str, typer.Option("--from", help="Account block that owns the image.", show_default=False)
     ],
@@ -200,16 +236,18 @@ def replicate_command(
         list[str],
         typer.Option(help="Target account block; repeatable.", show_default=False),
     ],
-    mode: Annotated[
-        Mode,
-        typer.Option(help="share (same region), copy (export, copy, import) or auto."),
-    ] = "auto",
+    mode: Annotated[Mode, typer.Option(help=help_of(ReplicateRequest, "mode"))] = default_of(
+        ReplicateRequest, "mode"
+    ),
     source_region: Annotated[
         str | None, typer.Option(help="Region of the image (default: the block's).")
     ] = None,
     max_per_account: Annotated[
-        int, typer.Option(min=1, help="Targets of one account worked on at once.")
-    ] = 2,
+        int, typer.Option(help=help_of(ReplicateRequest, "max_per_account"))
+    ] = default_of(ReplicateRequest, "max_per_account"),
+    task_timeout_minutes: Annotated[
+        float, typer.Option(help=help_of(ReplicateRequest, "task_timeout_minutes"))
+    ] = default_of(ReplicateRequest, "task_timeout_minutes"),
     json_output: JsonFlag = False,
 ) -> None:
     """Replicate an image to other accounts and regions, in parallel.
@@ -218,17 +256,22 @@ def replicate_command(
     Targets that already have the image are skipped. With --json prints
     {"targets": [{"account", "region", "mode", "image_id", "skipped", ...}]}.
     """
-    flow = load_flow("replicate_image", "replicate_image")
+    request = build(
+        ReplicateRequest,
+        image_id=image_id,
+        source=from_,
+        targets=list(to),
+        mode=mode,
+        source_region=source_region,
+        max_per_account=max_per_account,
+        task_timeout_minutes=task_timeout_minutes,
+    )
+    prefect_defaults()
+    from ..flows.replicate_image import replicate_image
+
     _run(
         "Replicate",
         f"Replicating {image_id} from {from_} to {', '.join(to)}",
-        lambda: flow(
-            image_id=image_id,
-            source=from_,
-            targets=list(to),
-            mode=mode,
-            source_region=source_region,
-            max_per_account=max_per_account,
-        ),
+        lambda: replicate_image(request),
         json_output=json_output,
     )

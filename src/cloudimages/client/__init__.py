@@ -1,11 +1,13 @@
-"""The typed client of Rackspace Identity v2.0 and Cloud Images v2.
+"""The typed client of Rackspace Identity v2.0, Cloud Images v2 and Cloud Files.
 
 ``AccountSession`` logs in and keeps one account's token fresh;
-``ImagesClient`` speaks Cloud Images in one region over that session.
+``ImagesClient`` speaks Cloud Images in one region over that session;
+``Cloud`` is the seam the pipelines use (``RackspaceCloud`` implements it).
 Every failure is one of ``cloudimages.errors``.
 """
 
 from ._http import USER_AGENT, Timeouts
+from .cloud import Cloud, Exported, ExportJob, ImportJob, ImportLimits, Staging
 from .identity import DEFAULT_IDENTITY_URL, AccountSession, Credentials
 from .images import PATCH_MEDIA_TYPE, ImagesClient, build_patch
 from .models import (
@@ -20,7 +22,9 @@ from .models import (
     TaskList,
     Token,
 )
+from .rackspace import RackspaceCloud
 from .retry import RetryPolicy, is_transient, set_testing
+from .urls import Fetched, fetch_url
 
 __all__ = [
     "DEFAULT_IDENTITY_URL",
@@ -28,20 +32,29 @@ __all__ = [
     "USER_AGENT",
     "Access",
     "AccountSession",
+    "Cloud",
     "Credentials",
     "Endpoint",
+    "ExportJob",
+    "Exported",
+    "Fetched",
     "Image",
     "ImageList",
     "ImagesClient",
+    "ImportJob",
+    "ImportLimits",
     "Member",
     "MemberList",
     "MemberStatus",
+    "RackspaceCloud",
     "RetryPolicy",
+    "Staging",
     "Task",
     "TaskList",
     "Timeouts",
     "Token",
     "build_patch",
+    "fetch_url",
     "is_transient",
     "set_testing",
 ]

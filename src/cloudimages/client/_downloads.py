@@ -22,6 +22,7 @@ from ._hashing import ContentDigests, Digests, SegmentChecker, is_plain_md5
 from ._object_models import DownloadResult
 from ._segments import Progress
 from ._swift import SwiftSession, Target
+from .retry import NO_RETRY, RetryPolicy, retrying
 
 VerifiedBy = Literal["etag", "expected_md5", "segments"]
 
@@ -82,11 +83,15 @@ def open_object(
     *,
     chunk_size: int,
     expected_md5: str | None = None,
+    policy: RetryPolicy | None = None,
 ) -> Iterator[tuple[dict[str, str], Iterator[bytes], SourceCheck]]:
-    """GET an object as a stream: (headers, chunks, check to run on the finished stream)."""
+    """GET an object as a stream: (headers, chunks, check to run on the finished stream).
+
+    ``policy`` governs opening the stream (``NO_RETRY`` when the caller retries it whole).
+    """
     target = Target("download of", container, name)
     opened = session.stream(
-        target, lambda c: c.get_object(container, name, resp_chunk_size=chunk_size)
+        target, lambda c: c.get_object(container, name, resp_chunk_size=chunk_size), policy=policy
     )
     with opened as (headers, chunks):
         etag = headers.get("etag", "").strip()
@@ -121,6 +126,31 @@ def download_to(
     expected_md5: str | None,
     progress: Progress | None,
 ) -> DownloadResult:
+    """Download into ``dest`` (via a temp file), the whole stream retried when cut short."""
+    for trying in retrying(session.policy, f"download of {container}/{name}"):
+        with trying:
+            return _download_once(
+                session,
+                container,
+                name,
+                dest,
+                chunk_size=chunk_size,
+                expected_md5=expected_md5,
+                progress=progress,
+            )
+    raise AssertionError("unreachable: retrying() returns or raises")  # pragma: no cover
+
+
+def _download_once(
+    session: SwiftSession,
+    container: str,
+    name: str,
+    dest: Path,
+    *,
+    chunk_size: int,
+    expected_md5: str | None,
+    progress: Progress | None,
+) -> DownloadResult:
     """Write the object next to ``dest``, verify it, then rename it into place."""
     dest = Path(dest)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
@@ -128,7 +158,12 @@ def download_to(
     try:
         with (
             open_object(
-                session, container, name, chunk_size=chunk_size, expected_md5=expected_md5
+                session,
+                container,
+                name,
+                chunk_size=chunk_size,
+                expected_md5=expected_md5,
+                policy=NO_RETRY,
             ) as (headers, chunks, check),
             os.fdopen(fd, "wb") as out,
             ContentDigests() as hasher,

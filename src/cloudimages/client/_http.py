@@ -5,7 +5,7 @@ limits, user agent, JSON accept). ``send`` performs one request and turns
 every httpx exception and every error status into a ``cloudimages.errors``
 type whose message names the method, the URL path, the status, the service's
 own message and its request id, and never a token or a key.
-``call_with_retries`` is the retry loop, driven by ``retry.RetryPolicy``.
+``call_with_retries`` runs one call under the retry policy (``retry.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ..errors import (
     TransportError,
     Unauthorized,
 )
-from .retry import RetryPolicy, is_transient, parse_retry_after, retry_after_of, sleep
+from .retry import RetryPolicy, parse_retry_after, retrying
 
 log = logging.getLogger("cloudimages.client")
 
@@ -296,38 +296,24 @@ def call_with_retries(
     what: str,
     recover: Callable[[], T | None] | None = None,
 ) -> T:
-    """Run ``attempt`` until it succeeds, the error is not transient, or tries run out.
+    """Run ``attempt`` until it succeeds, the error is not transient, or the budget is spent.
 
     ``recover`` is for calls that are not idempotent (creating a task, adding a
     member): after a transient failure the service may have done the work
-    anyway, so ``recover`` looks for its result and, if found, that is returned
-    instead of trying again.
+    anyway, so before the next attempt ``recover`` looks for its result and, if
+    found, that is returned instead of trying again.
     """
-    number = 0
-    while True:
-        number += 1
-        try:
-            return attempt()
-        except (TransportError, ApiError) as error:
-            if not is_transient(error):
-                raise
-            retry = policy.should_retry(error, attempt=number)
-            wait = policy.delay(number, retry_after=retry_after_of(error))
-            if recover is not None and request_was_sent(error):
-                sleep(wait)  # give the service time to show what it did
+    maybe_done = False
+    for trying in retrying(policy, what):
+        with trying:
+            if maybe_done and recover is not None:
                 found = recover()
                 if found is not None:
                     log.warning("%s: found the result of the failed attempt; not retrying", what)
                     return found
-                wait = 0.0
-            if not retry:
+            try:
+                return attempt()
+            except (TransportError, ApiError) as error:
+                maybe_done = request_was_sent(error)
                 raise
-            log.warning(
-                "%s: attempt %d of %d failed (%s); retrying in %.1f s",
-                what,
-                number,
-                policy.attempts,
-                error,
-                wait,
-            )
-            sleep(wait)
+    raise AssertionError("unreachable: retrying() returns or raises")  # pragma: no cover

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..errors import ChecksumMismatch, NotFound
+from ..errors import ChecksumMismatch, ConfigurationError, NotFound
 from ._hashing import ContentDigests, md5_hex
 from ._swift import SwiftSession, Target
 
@@ -36,8 +36,11 @@ def choose_segment_size(requested: int, total: int | None) -> int:
     if total is not None and math.ceil(total / size) > MAX_SEGMENTS:
         size = math.ceil(total / MAX_SEGMENTS / MiB) * MiB
     if size > MAX_SEGMENT_SIZE:
-        msg = f"{total} bytes do not fit in {MAX_SEGMENTS} segments of at most 5 GiB"
-        raise ValueError(msg)
+        msg = (
+            f"{total} bytes do not fit in one Static Large Object ({MAX_SEGMENTS} segments"
+            " of at most 5 GiB); Cloud Files cannot store it as one object"
+        )
+        raise ConfigurationError(msg)
     return size
 
 
@@ -186,7 +189,7 @@ class SegmentPipeline:
                 f"of {self._plan.size} bytes; pass a larger segment_size (or the size, so it "
                 "can be chosen for you)"
             )
-            raise ValueError(msg)
+            raise ConfigurationError(msg)
 
     def _drain(self, pending: list[_Pending], *, keep: int) -> None:
         """Wait until at most ``keep`` segments are still uploading or being hashed."""

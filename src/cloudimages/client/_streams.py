@@ -1,7 +1,6 @@
 """Byte sources for uploads: an http(s) URL streamed with httpx, or chunks as a file.
 
-The httpx failures of the URL download are mapped here, right where the URL is
-read; once ``client/_http.py`` has its shared mapper this should call that one.
+httpx failures are mapped by ``_http.transport_error``, the client's one httpx seam.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from typing import BinaryIO, cast
 
 import httpx
 
-from ..errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable, TransportError
+from ..errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable
+from ._http import transport_error
 
 _DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -54,24 +54,22 @@ def open_url(url: str, *, timeout: float) -> Iterator[tuple[BinaryIO, int | None
     """Stream ``url``: yields a file-like reader and the size when the server sent one."""
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            _raise_for_status(response, url)
+            raise_for_status(response, url)
             length = response.headers.get("content-length")
             size = int(length) if length and "content-encoding" not in response.headers else None
             yield as_binary(IterReader(_chunks(response, url))), size
-    except httpx.TransportError as exc:
-        msg = f"download of {url} failed: {exc}. Check the URL and the network; retry."
-        raise TransportError(msg, method="GET", url=url) from exc
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, "GET", url) from exc
 
 
 def _chunks(response: httpx.Response, url: str) -> Iterator[bytes]:
     try:
         yield from response.iter_raw(_DOWNLOAD_CHUNK)
-    except httpx.TransportError as exc:
-        msg = f"download of {url} broke off: {exc}. Retry; a resumable upload skips what is done."
-        raise TransportError(msg, method="GET", url=url) from exc
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, "GET", url) from exc
 
 
-def _raise_for_status(response: httpx.Response, url: str) -> None:
+def raise_for_status(response: httpx.Response, url: str) -> None:
     status = response.status_code
     if status < 400:
         return

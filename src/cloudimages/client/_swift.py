@@ -2,14 +2,16 @@
 
 Every call to ``swiftclient`` goes through :meth:`SwiftSession.call` (or ``stream``),
 which hands it a pooled ``Connection`` (preauth URL + current token), re-authenticates
-once on 401, retries what ``retry.is_transient`` calls transient under a ``RetryPolicy``,
-and turns ``ClientException`` and ``requests``/socket errors into :mod:`cloudimages.errors`.
+once on 401, retries what ``retry.is_transient`` calls transient under the retry policy
+(``retry.retrying``), and turns ``ClientException``, ``requests``, urllib3, http.client
+and socket errors into :mod:`cloudimages.errors`.
 swiftclient's own retry loop is switched off (``retries=0``): it cannot resend a bytes
 body and it drops the token on 401; one explicit policy here is easier to reason about.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import requests
+import urllib3.exceptions
 from swiftclient.client import Connection
 from swiftclient.exceptions import ClientException
 
@@ -35,7 +38,7 @@ from ..errors import (
     TransportError,
     Unauthorized,
 )
-from .retry import RetryPolicy, parse_retry_after, retry_after_of, sleep
+from .retry import RetryPolicy, parse_retry_after, retrying
 
 T = TypeVar("T")
 
@@ -191,7 +194,15 @@ def _forget_response(conn: Any) -> None:
         http_conn[1].resp = None
 
 
-_FOREIGN = (ClientException, requests.RequestException, OSError)
+#: What swiftclient lets escape: its own error, requests' and urllib3's (an answer cut
+#: short mid-body surfaces as ``urllib3.exceptions.ProtocolError``), http.client's, sockets'.
+_FOREIGN = (
+    ClientException,
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 class SwiftSession:
@@ -207,38 +218,50 @@ class SwiftSession:
     ) -> None:
         self.source = source
         self.url = source.endpoint("object-store", region).rstrip("/")
-        self._policy = policy
+        self.policy = policy
         self._timeout = timeout
         self._idle: list[Any] = []
         self._lock = threading.Lock()
 
-    def call(self, target: Target, fn: Callable[[Any], T]) -> T:
+    def call(
+        self, target: Target, fn: Callable[[Any], T], *, policy: RetryPolicy | None = None
+    ) -> T:
         """Run ``fn(connection)`` under the retry/re-auth policy; raise our errors only.
 
         Every Swift call made here is a GET, HEAD, PUT or DELETE, so replaying is safe.
+        A 401 re-authenticates once, within the same attempt. ``policy`` overrides the
+        session's (``NO_RETRY`` where an outer loop owns the retries of a stream).
         """
-        reauthenticated, attempt = False, 0
-        while True:
-            attempt += 1
-            with self._connection() as conn:
-                try:
-                    return fn(conn)
-                except _FOREIGN as exc:
-                    error, cause, failed_token = translate(exc, target), exc, conn.token
-                    if isinstance(error, TransportError):
-                        conn.close()
-                        conn.http_conn = None
-            if isinstance(error, Unauthorized) and not reauthenticated:
-                self.source.reauthenticate(stale=failed_token)
-                reauthenticated, attempt = True, attempt - 1
-                continue
-            if not self._policy.should_retry(error, attempt=attempt):
-                raise error from cause
-            sleep(self._policy.delay(attempt, retry_after=retry_after_of(error)))
+        for trying in retrying(policy or self.policy, target.describe()):
+            with trying:
+                return self._once(target, fn)
+        raise AssertionError("unreachable: retrying() returns or raises")  # pragma: no cover
+
+    def _once(self, target: Target, fn: Callable[[Any], T]) -> T:
+        token = self.source.token()
+        try:
+            return self._attempt(target, fn, token)
+        except Unauthorized:
+            return self._attempt(target, fn, self.source.reauthenticate(stale=token))
+
+    def _attempt(self, target: Target, fn: Callable[[Any], T], token: str) -> T:
+        with self._connection(token) as conn:
+            try:
+                return fn(conn)
+            except _FOREIGN as exc:
+                error = translate(exc, target)
+                if isinstance(error, TransportError):
+                    conn.close()
+                    conn.http_conn = None
+                raise error from exc
 
     @contextmanager
     def stream(
-        self, target: Target, fn: Callable[[Any], tuple[dict[str, str], Iterator[bytes]]]
+        self,
+        target: Target,
+        fn: Callable[[Any], tuple[dict[str, str], Iterator[bytes]]],
+        *,
+        policy: RetryPolicy | None = None,
     ) -> Iterator[tuple[dict[str, str], Iterator[bytes]]]:
         """Like :meth:`call` for a GET whose body is read later: the connection is held
         until the ``with`` block ends and failures while reading are translated too."""
@@ -254,7 +277,7 @@ class SwiftSession:
             held.append(private)
             return headers, body
 
-        headers, body = self.call(target, opened)
+        headers, body = self.call(target, opened, policy=policy)
         try:
             yield headers, self._translated(body, target)
         finally:
@@ -276,12 +299,12 @@ class SwiftSession:
         )
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _connection(self, token: str) -> Iterator[Any]:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._new_connection()
-        conn.url, conn.token = self.url, self.source.token()
+        conn.url, conn.token = self.url, token
         try:
             yield conn
         finally:

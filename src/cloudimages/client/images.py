@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel
 
 from ..errors import NotFound
-from . import tasks as _tasks
+from . import imagetasks
 from ._http import bad_answer, call_with_retries, json_of, read
 from .identity import AccountSession
 from .models import Image, ImageList, Member, MemberList, MemberStatus, Task, TaskList
@@ -285,12 +285,12 @@ class ImagesClient:
         }
         if import_from_format is not None:
             task_input["import_from_format"] = import_from_format
-        return _tasks.create_task(self, {"type": "import", "input": task_input})
+        return imagetasks.create_task(self, {"type": "import", "input": task_input})
 
     def create_export_task(self, image_id: str, container: str) -> Task:
         """Start exporting an owned image as a VHD into a Cloud Files container."""
         task_input = {"image_uuid": image_id, "receiving_swift_container": container}
-        return _tasks.create_task(self, {"type": "export", "input": task_input})
+        return imagetasks.create_task(self, {"type": "export", "input": task_input})
 
     def get_task(self, task_id: str) -> Task:
         return self._call("GET", f"/tasks/{quote(task_id, safe='')}", Task)
@@ -317,7 +317,7 @@ class ImagesClient:
         max_interval: float = 300.0,
     ) -> Task:
         """Poll until the task succeeds; ``TaskFailed`` or ``TaskTimedOut`` otherwise."""
-        return _tasks.wait_for_task(
+        return imagetasks.wait_for_task(
             self,
             task_id,
             timeout=timeout,

@@ -206,11 +206,6 @@ class Task(BaseModel):
     schema_link: str | None = Field(default=None, alias="schema")
 
     @property
-    def is_finished(self) -> bool:
-        """Whether the task reached ``success`` or ``failure`` (both are final)."""
-        return self.status in ("success", "failure")
-
-    @property
     def reason(self) -> str | None:
         """The failure message, or None (Rackspace sends the text "None" for none)."""
         if self.message is None or self.message.strip() in ("", "None"):

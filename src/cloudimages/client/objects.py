@@ -23,10 +23,11 @@ from typing import Any, BinaryIO, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import NotFound
-from ._downloads import download_to, open_object
+from ._copies import copy_stream
+from ._downloads import download_to
 from ._object_models import DownloadResult, ObjectInfo, UploadOptions, UploadResult
 from ._segments import Progress
-from ._streams import IterReader, as_binary, open_url
+from ._streams import open_url
 from ._swift import SwiftSession, Target, TokenSource, delete_with_manifest
 from ._uploads import UploadJob, object_headers, upload
 
@@ -93,6 +94,21 @@ class ObjectsClient:
             if not missing_ok:
                 raise
 
+    def container_metadata(self, name: str) -> dict[str, str]:
+        """The container's ``X-Container-Meta-*`` values, by lower-case key."""
+        headers: dict[str, str] = self._session.call(
+            Target("lookup of", name), lambda c: c.head_container(name)
+        )
+        prefix = "x-container-meta-"
+        return {k[len(prefix) :]: v for k, v in headers.items() if k.startswith(prefix)}
+
+    def set_container_metadata(self, name: str, metadata: Mapping[str, str]) -> None:
+        """Set (or, with an empty value, remove) some of the container's metadata."""
+        headers = {f"X-Container-Meta-{key}": value for key, value in metadata.items()}
+        self._session.call(
+            Target("metadata update of", name), lambda c: c.post_container(name, headers)
+        )
+
     def list_objects(self, container: str, *, prefix: str | None = None) -> list[ObjectInfo]:
         """Every object in the container (all pages), optionally only those under ``prefix``."""
         _, listing = self._session.call(
@@ -119,6 +135,14 @@ class ObjectsClient:
             Target("lookup of", container, name), lambda c: c.head_object(container, name)
         )
         return _info(container, name, headers)
+
+    def set_object_metadata(self, container: str, name: str, metadata: Mapping[str, str]) -> None:
+        """Replace the object's ``X-Object-Meta-*`` values (Swift's POST replaces them all)."""
+        headers = {f"X-Object-Meta-{key}": value for key, value in metadata.items()}
+        self._session.call(
+            Target("metadata update of", container, name),
+            lambda c: c.post_object(container, name, headers),
+        )
 
     def delete_object(self, container: str, name: str, *, missing_ok: bool = False) -> int:
         """Delete an object; an SLO or DLO together with its segments.
@@ -289,25 +313,29 @@ class ObjectsClient:
 
         Bytes are read once and re-uploaded (as an SLO when big); they are checked
         against the source's md5 (or its SLO segment md5s) before anything is committed.
+        A read cut short starts the copy again (segments stored already are kept).
         """
-        with open_object(
-            self._session,
-            src_container,
-            src_name,
-            chunk_size=self.options.download_chunk_size,
-        ) as (headers, chunks, check):
+
+        def job(size: int | None, headers: Mapping[str, str]) -> UploadJob:
             metadata = {k[len(_META) :]: v for k, v in headers.items() if k.startswith(_META)}
-            job = other._job(
+            return other._job(
                 dst_container,
                 dst_name,
-                size=check.size,
+                size=size,
                 segment_size=segment_size,
                 concurrency=concurrency,
                 progress=progress,
                 headers=object_headers(metadata, headers.get("content-type")),
             )
-            job = replace(job, verify=lambda digests: _discard(check.check(digests)))
-            return upload(other._session, as_binary(IterReader(chunks)), job)
+
+        return copy_stream(
+            self._session,
+            other._session,
+            src_container,
+            src_name,
+            job=job,
+            chunk_size=self.options.download_chunk_size,
+        )
 
     def _job(
         self,
@@ -346,10 +374,6 @@ class ObjectsClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _discard(_value: object) -> None:
-    return None
 
 
 def _info(container: str, name: str, headers: Mapping[str, Any]) -> ObjectInfo:

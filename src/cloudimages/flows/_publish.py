@@ -8,10 +8,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.events import emit_event
 from pydantic import BaseModel
 
-from ..errors import ConfigurationError
-
-FORBIDDEN_PREFIXES = ("com.rackspace", "org.openstack")
-
 
 def publish(
     report: BaseModel,
@@ -37,13 +33,7 @@ def publish(
     )
 
 
-def check_property_names(properties: dict[str, str]) -> None:
-    """Refuse keys the service forbids, before any work starts."""
-    bad = sorted(k for k in properties if k.lower().startswith(FORBIDDEN_PREFIXES))
-    if bad:
-        msg = (
-            f"image properties {', '.join(map(repr, bad))} cannot be set: Cloud Images reserves"
-            " keys starting with 'com.rackspace' and 'org.openstack'. Use a domain-style key"
-            " of your own, e.g. 'com.example.role'."
-        )
-        raise ConfigurationError(msg)
+def with_report(error: BaseException, report: BaseModel) -> BaseException:
+    """Attach a flow's partial report to its error (``--json`` prints it before the error)."""
+    error.report = report  # type: ignore[attr-defined]
+    return error

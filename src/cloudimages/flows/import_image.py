@@ -1,102 +1,85 @@
 """The ``import-image`` flow: a disk image file or URL becomes a verified image.
 
-Runbook: fetch and hash the source → inspect and check it → if an image with
-this source sha256 and name exists already, stop (skipped) → convert to VHD
-when needed → upload to the staging container as a resumable SLO named after
-the sha256 → import task (or adopt the one an earlier run started) → wait →
-set properties, provenance and tags → verify → delete the staging object.
+Runbook: check the request against the target (name, properties) → sweep work
+files of dead runs → fetch and hash the source → inspect it (and check its
+sizes against the target's limits) → if an image with this source sha256 and
+name exists already, stop (skipped) → convert to VHD when needed → stage it as
+a resumable upload named after the sha256 → import (or adopt the import an
+earlier run started) → wait → set properties, provenance and tags → verify →
+delete the staged upload.
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
-
 from prefect import flow, get_run_logger
 
-from ..blocks import CloudImagesAccount, load_account
-from ..client import Image
+from ..client import Image, Staging
 from ..client.objects import UploadResult
-from ..tasks.diskimages import convert_to_vhd, inspect_disk_image
-from ..tasks.images import SOURCE_NAME, SOURCE_SHA256, find_image, update_image, verify_image
-from ..tasks.storage import (
-    Source,
-    delete_staging_object,
-    fetch_source,
-    is_url,
-    upload_to_staging,
-    work_dir,
+from ..params import ImportRequest
+from ..reports import ImportReport, Stopwatch
+from ..steps.catalog import (
+    SOURCE_NAME,
+    SOURCE_SHA256,
+    check_image_fields,
+    find_image,
+    import_limits,
+    update_image,
+    verify_image,
 )
-from ._importing import import_once
-from ._publish import check_property_names, publish
-from .reports import ImportReport, Stopwatch
+from ..steps.clouds import account_region
+from ..steps.diskimages import check_fits, convert_to_vhd, inspect_disk_image
+from ..steps.sequences import deadline_after, import_once
+from ..steps.sources import Source, fetch_source, source_name, sweep_work_dir, work_dir
+from ..steps.transfers import discard_staged, stage_image
+from ._publish import publish
 
 __all__ = ["import_image"]
 
-MiB = 1024 * 1024
 EVENT = "cloudimages.image.imported"
 
 
 @flow(
     name="import-image",
-    description="Import a local disk image or an http(s) URL as a verified Cloud Images image.",
+    description="Import a local disk image or an http(s) URL as a verified image.",
 )
-def import_image(  # noqa: PLR0917 (the flow signature is the CLI contract)
-    source: str,
-    account: str,
-    name: str,
-    region: str | None = None,
-    container: str = "cloudimages-staging",
-    properties: dict[str, str] | None = None,
-    tags: list[str] | None = None,
-    segment_size_mb: int = 64,
-    keep_staging: bool = False,
-    task_timeout_minutes: float = 360,
-) -> ImportReport:
+def import_image(request: ImportRequest) -> ImportReport:
     """Import a disk image; a rerun after any failure finishes the job without duplicates.
 
     Args:
-        source: A local path or an http(s) URL of a disk image (qcow2, raw, VHD, VMDK…).
-        account: Name of the Cloud Images Account block to import into.
-        name: Name of the new image.
-        region: Region to import into; empty: the block's region.
-        container: Cloud Files container to stage the VHD in.
-        properties: Extra image properties (domain-style keys, e.g. com.example.role).
-        tags: Tags to add to the image.
-        segment_size_mb: Size of the upload's segments, in MiB.
-        keep_staging: Keep the staged VHD after the import (default: delete it).
-        task_timeout_minutes: How long to wait for the import task.
+        request: The source (a path or an http(s) URL), the account block and the
+            image's name, and how to import it.
     """
-    logger = get_run_logger()
     watch = Stopwatch()
-    check_property_names(properties or {})
-    block = load_account(account)
-    where = (region or block.effective_region).upper()
+    account, region = request.account, account_region(request.account, request.region)
+    limits = import_limits(account, region)
+    where = f"{account} ({region})"
+    check_image_fields(limits, name=request.name, properties=request.properties, where=where)
     work = work_dir()
+    sweep_work_dir(work)
     with watch.step("fetch"):
-        src = fetch_source(source, work)
+        src = fetch_source(request.source, work, max_size=request.max_download_size)
     with watch.step("inspect"):
         disk = inspect_disk_image(src.path)
-    provenance = {SOURCE_SHA256: src.sha256, SOURCE_NAME: _source_name(source)}
-    wanted = {**(properties or {}), **provenance}
-    staging = f"{src.sha256}.vhd"
+        check_fits(disk, limits, where=where)
+    provenance = {SOURCE_SHA256: src.sha256, SOURCE_NAME: source_name(request.source)}
+    wanted = {**request.properties, **provenance}
+    staging = Staging(container=request.container, name=f"{src.sha256}.vhd")
 
     def report(image: Image, **fields: object) -> ImportReport:
         return ImportReport.model_validate(
             {
                 "image_id": image.id,
-                "name": name,
+                "name": request.name,
                 "account": account,
-                "region": where,
-                "source": source,
+                "region": region,
+                "source": request.source,
                 "sha256": src.sha256,
                 "size": src.size,
                 "virtual_size": image.virtual_size or disk.virtual_size,
                 "checksum": image.checksum,
-                "staging_object": f"{container}/{staging}",
+                "staging_object": str(staging),
                 "properties": wanted,
-                "tags": list(tags or []),
+                "tags": request.tags,
                 "duration_seconds": watch.elapsed,
                 "steps": watch.steps,
                 **fields,
@@ -104,18 +87,12 @@ def import_image(  # noqa: PLR0917 (the flow signature is the CLI contract)
         )
 
     with watch.step("find-existing"):
-        existing = find_image(block, where, properties={SOURCE_SHA256: src.sha256}, name=name)
-    if existing is not None:
-        logger.info("Image %s already holds this source; nothing to import", existing.id)
-        _clean_up(
-            block,
-            region=where,
-            container=container,
-            staging=staging,
-            src=src,
-            work=work,
-            keep_staging=keep_staging,
+        existing = find_image(
+            account, region, properties={SOURCE_SHA256: src.sha256}, name=request.name
         )
+    if existing is not None:
+        get_run_logger().info("Image %s already holds this source; nothing to import", existing.id)
+        _clean_up(request, region=region, staging=staging, src=src)
         done = report(existing, skipped=True)
         _publish(done)
         return done
@@ -123,34 +100,29 @@ def import_image(  # noqa: PLR0917 (the flow signature is the CLI contract)
     def stage() -> UploadResult:
         with watch.step("convert"):
             vhd = convert_to_vhd(disk, work, stem=src.sha256)
+            check_fits(vhd, limits, where=where)
         with watch.step("upload"):
-            return upload_to_staging(
-                block, where, vhd.path, container, staging, segment_size=segment_size_mb * MiB
+            return stage_image(
+                account, region, vhd.path, staging, segment_size=request.segment_size
             )
 
     with watch.step("import"):
         outcome = import_once(
-            block,
-            where,
-            container=container,
-            obj=staging,
-            name=name,
-            deadline=time.time() + task_timeout_minutes * 60,
+            account,
+            region,
+            staging=staging,
+            name=request.name,
+            deadline=deadline_after(request.task_timeout_minutes),
             stage=stage,
+            replace_stuck=request.replace_stuck_task,
         )
     with watch.step("tag-and-verify"):
-        update_image(block, where, outcome.image_id, properties=wanted, tags=tags or [])
-        image = verify_image(block, where, outcome.image_id, name=name, properties=wanted)
-    with watch.step("clean-up"):
-        _clean_up(
-            block,
-            region=where,
-            container=container,
-            staging=staging,
-            src=src,
-            work=work,
-            keep_staging=keep_staging,
+        update_image(account, region, outcome.image_id, properties=wanted, tags=request.tags)
+        image = verify_image(
+            account, region, outcome.image_id, name=request.name, properties=wanted
         )
+    with watch.step("clean-up"):
+        _clean_up(request, region=region, staging=staging, src=src)
     staged = outcome.staged
     done = report(
         image,
@@ -160,33 +132,21 @@ def import_image(  # noqa: PLR0917 (the flow signature is the CLI contract)
         uploaded_segments=staged.segments_uploaded if staged else 0,
         skipped_segments=staged.segments_skipped if staged else 0,
         task_id=outcome.task_id,
-        import_attempts=outcome.attempts,
+        import_attempts=outcome.created,
+        replaced_tasks=outcome.replaced,
     )
-    logger.info("Imported %s as image %s (%r) in %s", source, image.id, name, where)
+    get_run_logger().info(
+        "Imported %s as image %s (%r) in %s", request.source, image.id, request.name, region
+    )
     _publish(done)
     return done
 
 
-def _source_name(source: str) -> str:
-    if is_url(source):
-        return Path(unquote(urlsplit(source).path)).name or source
-    return Path(source).name
-
-
-def _clean_up(
-    block: CloudImagesAccount,
-    *,
-    region: str,
-    container: str,
-    staging: str,
-    src: Source,
-    work: Path,
-    keep_staging: bool,
-) -> None:
-    """Delete the staged VHD (unless kept) and this run's work files (never the source)."""
-    if not keep_staging:
-        delete_staging_object(block, region, container, staging)
-    (work / f"{src.sha256}.vhd").unlink(missing_ok=True)
+def _clean_up(request: ImportRequest, *, region: str, staging: Staging, src: Source) -> None:
+    """Delete the staged upload (unless kept) and this run's work files (never the source)."""
+    if not request.keep_staging:
+        discard_staged(request.account, region, staging)
+    (work_dir() / f"{src.sha256}.vhd").unlink(missing_ok=True)
     if src.downloaded:
         src.path.unlink(missing_ok=True)
 

@@ -2,9 +2,9 @@
 
 Runbook, meant for a schedule (the deployment ``replicate-tagged/nightly``):
 find every active image that carries ``tag`` and is owned by the source account
-→ replicate each one to every target with ``replicate-image`` (a subflow per
-image; it skips targets that already have the image, so only what is missing
-is copied or shared) → one table artifact row per image and target → fail the
+→ replicate each one to every target (the replication sequence skips targets
+that already have the image, so only what is missing is copied or shared) →
+one table artifact row per image and target, and an event per image → fail the
 run, after the table is written, if any image could not be replicated.
 """
 
@@ -14,147 +14,49 @@ from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from pydantic import BaseModel, Field
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from ..blocks import CloudImagesAccount, load_account
 from ..errors import CloudImagesError
-from ..tasks._retry import step
-from .replicate_image import replicate_image
-from .reports import ReplicateReport, Stopwatch
+from ..params import ReplicateRequest, ReplicateTaggedRequest
+from ..reports import ReplicateTaggedReport, Stopwatch, TaggedImage
+from ..steps.catalog import find_tagged_images
+from ..steps.clouds import account_region
+from ..steps.replication import replicate
+from ._publish import publish
 
-__all__ = ["ReplicateTaggedReport", "TaggedImage", "replicate_tagged"]
+__all__ = ["replicate_tagged"]
 
 ARTIFACT_KEY = "replicate-tagged"
-
-
-class TaggedImage(BaseModel):
-    """One tagged image of the source account and what replicating it did."""
-
-    image_id: str
-    name: str | None = None
-    status: Literal["replicated", "failed"]
-    message: str = ""
-    report: ReplicateReport | None = Field(
-        default=None, description="The replicate-image report (absent when it failed)."
-    )
-
-
-class ReplicateTaggedReport(BaseModel):
-    """The outcome of ``replicate-tagged``: one entry per tagged image."""
-
-    tag: str
-    source: str
-    source_region: str
-    targets: list[str]
-    images: list[TaggedImage]
-    duration_seconds: float
-
-    @property
-    def failed(self) -> list[TaggedImage]:
-        return [image for image in self.images if image.status == "failed"]
-
-    def table_rows(self) -> list[dict[str, Any]]:
-        """One row per image and target (one row for an image whose replication failed)."""
-        rows: list[dict[str, Any]] = []
-        for image in self.images:
-            base = {"image_id": image.image_id, "image_name": image.name or ""}
-            if image.report is None:
-                rows.append(
-                    {**base, "target": "", "region": "", "mode": "", "target_image_id": ""}
-                    | {"status": "failed", "skipped": False, "message": image.message}
-                )
-                continue
-            rows += [
-                {
-                    **base,
-                    "target": t.account,
-                    "region": t.region,
-                    "mode": t.mode,
-                    "target_image_id": t.image_id or "",
-                    "status": t.status,
-                    "skipped": t.skipped,
-                    "message": t.message,
-                }
-                for t in image.report.targets
-            ]
-        return rows
-
-    def to_markdown(self) -> str:
-        done = sum(1 for image in self.images if image.status == "replicated")
-        lines = [
-            f"# Images tagged `{self.tag}` in {self.source} ({self.source_region})",
-            "",
-            f"{len(self.images)} image(s), {done} replicated to {', '.join(self.targets)},"
-            f" {len(self.failed)} failed. Duration: {self.duration_seconds:.2f} s.",
-            "",
-            "| image | name | target | region | mode | target image | status | message |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{r['image_id']}` | {r['image_name']} | {r['target']} | {r['region']} |"
-            f" {r['mode']} | `{r['target_image_id']}` | {r['status']} | {r['message']} |"
-            for r in self.table_rows()
-        ]
-        return "\n".join([*lines, ""])
-
-
-@step("find-tagged-images")
-def find_tagged_images(account: CloudImagesAccount, region: str, tag: str) -> list[TaggedImage]:
-    """Active images carrying ``tag`` that the account owns (not ones shared with it)."""
-    images = account.images_client(region)
-    owner = images.session.tenant_id
-    found = [
-        TaggedImage(image_id=image.id, name=image.name, status="replicated")
-        for image in images.list_images(tags=[tag], owner=owner, status="active")
-        if image.owner in (None, owner) and tag in image.tags
-    ]
-    get_run_logger().info("%d image(s) tagged %r in %s", len(found), tag, region)
-    return found
+EVENT = "cloudimages.image.replicated"
+MAX_WORKERS = 8
 
 
 @flow(
     name="replicate-tagged",
     description="Replicate every image carrying a tag in the source account to target accounts.",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS),  # type: ignore[arg-type]  # invariant generic in prefect
 )
-def replicate_tagged(  # noqa: PLR0917 (flow parameters are positional in Prefect's API)
-    tag: str,
-    source: str,
-    targets: list[str],
-    mode: Literal["auto", "share", "copy"] = "auto",
-    source_region: str | None = None,
-    max_per_account: int = 2,
-) -> ReplicateTaggedReport:
+def replicate_tagged(request: ReplicateTaggedRequest) -> ReplicateTaggedReport:
     """Replicate each image tagged ``tag`` in ``source`` to every target; skip what is there.
 
     Args:
-        tag: The tag that marks images to replicate (e.g. replicate-nightly).
-        source: Name of the Cloud Images Account block that owns the images.
-        targets: Names of the Cloud Images Account blocks to replicate to.
-        mode: share (same region), copy (export, copy, import), or auto: share where
-            the target's region is the source's, copy otherwise.
-        source_region: Region of the source images; empty: the source block's region.
-        max_per_account: Targets worked on at once per account within one image's run.
+        request: The tag, the account block that owns the images, the target
+            blocks and the mode.
     """
     watch = Stopwatch()
-    block = load_account(source)
-    region = (source_region or block.effective_region).upper()
-    images = find_tagged_images(block, region, tag)
+    region = account_region(request.source, request.source_region)
+    images = find_tagged_images(request.source, region, request.tag)
     results = [
         _replicate_one(
-            image,
-            source=source,
-            targets=targets,
-            mode=mode,
-            region=region,
-            max_per_account=max_per_account,
+            TaggedImage(image_id=i.id, name=i.name, status="replicated"), request, region
         )
-        for image in images
+        for i in images
     ]
     report = ReplicateTaggedReport(
-        tag=tag,
-        source=source,
+        tag=request.tag,
+        source=request.source,
         source_region=region,
-        targets=list(targets),
+        targets=list(request.targets),
         images=results,
         duration_seconds=watch.elapsed,
     )
@@ -162,41 +64,33 @@ def replicate_tagged(  # noqa: PLR0917 (flow parameters are positional in Prefec
     if report.failed:
         ids = ", ".join(image.image_id for image in report.failed)
         msg = (
-            f"{len(report.failed)} of {len(report.images)} image(s) tagged {tag!r} in {source}"
-            f" could not be replicated ({ids}); see the replicate-image runs and the"
-            f" {ARTIFACT_KEY!r} artifact. Rerunning copies only what is still missing."
+            f"{len(report.failed)} of {len(report.images)} image(s) tagged {request.tag!r} in"
+            f" {request.source} could not be replicated ({ids}); see the {ARTIFACT_KEY!r}"
+            " artifact. Rerunning copies only what is still missing."
         )
         raise CloudImagesError(msg)
     return report
 
 
-def _replicate_one(
-    image: TaggedImage,
-    *,
-    source: str,
-    targets: list[str],
-    mode: Literal["auto", "share", "copy"],
-    region: str,
-    max_per_account: int,
-) -> TaggedImage:
-    """Run ``replicate-image`` for one image as a subflow; a failure is recorded, not raised."""
-    state = replicate_image(
+def _replicate_one(image: TaggedImage, request: ReplicateTaggedRequest, region: str) -> TaggedImage:
+    """Replicate one image; a failure is recorded, not raised."""
+    fields = request.model_dump(exclude={"tag", "source_region"})
+    one = ReplicateRequest(image_id=image.image_id, source_region=region, **fields)
+    try:
+        report, errors = replicate(one)
+    except CloudImagesError as error:
+        get_run_logger().error("Image %s: %s", image.image_id, error)
+        return image.model_copy(update={"status": "failed", "message": str(error)})
+    publish(
+        report,
+        key="cloudimages-replicate",
+        markdown=report.to_markdown(),
+        event=EVENT,
         image_id=image.image_id,
-        source=source,
-        targets=targets,
-        mode=mode,
-        source_region=region,
-        max_per_account=max_per_account,
-        return_state=True,
+        table=report.table_rows(),
     )
-    if not state.is_completed():
-        message = state.message or f"replicate-image ended {state.name}"
-        get_run_logger().error("Image %s: %s", image.image_id, message)
-        return image.model_copy(update={"status": "failed", "message": message})
-    report = state.result()
-    assert isinstance(report, ReplicateReport)
     failed = [t for t in report.targets if t.status == "failed"]
-    status: Literal["replicated", "failed"] = "failed" if failed else "replicated"
+    status: Literal["replicated", "failed"] = "failed" if failed or errors else "replicated"
     message = "; ".join(f"{t.account}: {t.message}" for t in failed)
     return image.model_copy(update={"status": status, "message": message, "report": report})
 
@@ -204,7 +98,8 @@ def _replicate_one(
 def _publish(report: ReplicateTaggedReport) -> None:
     """The table (one row per image and target) and a markdown summary."""
     description = f"replicate-tagged {report.tag!r} from {report.source}"
-    create_table_artifact(table=report.table_rows(), key=ARTIFACT_KEY, description=description)
+    rows: list[dict[str, Any]] = report.table_rows()
+    create_table_artifact(table=rows, key=ARTIFACT_KEY, description=description)
     create_markdown_artifact(
         markdown=report.to_markdown(), key=f"{ARTIFACT_KEY}-summary", description=description
     )

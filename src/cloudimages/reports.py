@@ -1,4 +1,7 @@
-"""What each flow reports: pydantic models (JSON for ``--json``) with markdown rendering."""
+"""What each pipeline reports: pydantic models (JSON for ``--json``) with markdown rendering.
+
+No Prefect here: the CLI prints these, the flows publish them as artifacts and events.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ __all__ = [
     "ExportReport",
     "ImportReport",
     "ReplicateReport",
+    "ReplicateTaggedReport",
     "ShareEntry",
     "ShareReport",
     "StepTiming",
     "Stopwatch",
+    "TaggedImage",
     "TargetResult",
 ]
 
@@ -81,7 +86,10 @@ class ImportReport(BaseModel):
     skipped_segments: int = 0
     staging_object: str | None = None
     task_id: str | None = None
-    import_attempts: int = 0
+    import_attempts: int = Field(default=0, description="Import tasks this run created.")
+    replaced_tasks: list[str] = Field(
+        default_factory=list, description="Stuck import tasks of earlier runs given up on."
+    )
     properties: dict[str, str] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     duration_seconds: float
@@ -104,6 +112,7 @@ class ImportReport(BaseModel):
                 f"{self.uploaded_segments} / {self.skipped_segments}",
             ),
             ("import task", self.task_id),
+            ("stuck tasks replaced", ", ".join(self.replaced_tasks) or None),
             ("duration (s)", f"{self.duration_seconds:.2f}"),
         ]
         return f"# Image {self.name!r} {verb}\n\n{_table(rows)}\n{_steps(self.steps)}\n"
@@ -217,3 +226,74 @@ class ReplicateReport(BaseModel):
             for t in self.targets
         ]
         return "\n".join([*lines, "", f"Duration: {self.duration_seconds:.2f} s", ""])
+
+
+class TaggedImage(BaseModel):
+    """One tagged image of the source account and what replicating it did."""
+
+    image_id: str
+    name: str | None = None
+    status: Literal["replicated", "failed"]
+    message: str = ""
+    report: ReplicateReport | None = Field(
+        default=None, description="The replicate-image report (absent when it failed)."
+    )
+
+
+class ReplicateTaggedReport(BaseModel):
+    """The outcome of ``replicate-tagged``: one entry per tagged image."""
+
+    tag: str
+    source: str
+    source_region: str
+    targets: list[str]
+    images: list[TaggedImage]
+    duration_seconds: float
+
+    @property
+    def failed(self) -> list[TaggedImage]:
+        return [image for image in self.images if image.status == "failed"]
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per image and target (one row for an image whose replication failed)."""
+        rows: list[dict[str, Any]] = []
+        for image in self.images:
+            base = {"image_id": image.image_id, "image_name": image.name or ""}
+            if image.report is None:
+                rows.append(
+                    {**base, "target": "", "region": "", "mode": "", "target_image_id": ""}
+                    | {"status": "failed", "skipped": False, "message": image.message}
+                )
+                continue
+            rows += [
+                {
+                    **base,
+                    "target": t.account,
+                    "region": t.region,
+                    "mode": t.mode,
+                    "target_image_id": t.image_id or "",
+                    "status": t.status,
+                    "skipped": t.skipped,
+                    "message": t.message,
+                }
+                for t in image.report.targets
+            ]
+        return rows
+
+    def to_markdown(self) -> str:
+        done = sum(1 for image in self.images if image.status == "replicated")
+        lines = [
+            f"# Images tagged `{self.tag}` in {self.source} ({self.source_region})",
+            "",
+            f"{len(self.images)} image(s), {done} replicated to {', '.join(self.targets)},"
+            f" {len(self.failed)} failed. Duration: {self.duration_seconds:.2f} s.",
+            "",
+            "| image | name | target | region | mode | target image | status | message |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{r['image_id']}` | {r['image_name']} | {r['target']} | {r['region']} |"
+            f" {r['mode']} | `{r['target_image_id']}` | {r['status']} | {r['message']} |"
+            for r in self.table_rows()
+        ]
+        return "\n".join([*lines, ""])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import get_run_logger
 from pydantic import BaseModel
 
-from ..blocks import CloudImagesAccount
 from ..errors import Conflict, NotFound
-from ._retry import step
+from ._step import step
+from .clouds import cloud
 
 __all__ = ["Membership", "accept_image", "add_image_member"]
 
@@ -22,15 +22,13 @@ class Membership(BaseModel):
 
 
 @step("add-image-member")
-def add_image_member(
-    owner: CloudImagesAccount, region: str, image_id: str, tenant_id: str
-) -> Membership:
+def add_image_member(owner: str, region: str, image_id: str, tenant_id: str) -> Membership:
     """Share an image with a tenant, unless it is a member already.
 
     Concurrent runs may add the same member between our look and our add; the
     service's 409 then means the member exists, which is what this step wants.
     """
-    images = owner.images_client(region)
+    images = cloud(owner, region).images
     try:
         member = images.get_member(image_id, tenant_id)
         skipped = True
@@ -52,14 +50,14 @@ def add_image_member(
 
 
 @step("accept-image")
-def accept_image(consumer: CloudImagesAccount, region: str, image_id: str) -> Membership:
+def accept_image(consumer: str, region: str, image_id: str) -> Membership:
     """Accept a shared image as the consumer, unless it is accepted already."""
-    images = consumer.images_client(region)
-    tenant_id = images.session.tenant_id
-    member = images.get_member(image_id, tenant_id)
+    where = cloud(consumer, region)
+    tenant_id = where.member_id
+    member = where.images.get_member(image_id, tenant_id)
     skipped = member.status == "accepted"
     if not skipped:
-        member = images.set_member_status(image_id, tenant_id, "accepted")
+        member = where.images.set_member_status(image_id, tenant_id, "accepted")
     get_run_logger().info(
         "Tenant %s has accepted image %s%s", tenant_id, image_id, " (already)" if skipped else ""
     )

@@ -9,19 +9,26 @@ is none does it try again.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from ..errors import TaskFailed, TaskTimedOut
+from ..errors import CloudImagesError, TaskFailed, TaskTimedOut
 from ._http import call_with_retries, read
 from .models import Task
+from .retry import is_transient
 
 if TYPE_CHECKING:
     from .images import ImagesClient
 
 __all__ = ["TASK_ERROR_HINTS", "create_task", "find_task", "task_failed", "wait_for_task"]
 
+log = logging.getLogger("cloudimages.client")
+
+#: Polls in a row that may fail transiently before a wait gives up early.
+MAX_MISSED_POLLS = 10
 #: Task ``created_at`` has whole seconds and the service's clock is not ours.
 CLOCK_SLACK = timedelta(seconds=5)
 
@@ -96,31 +103,54 @@ def wait_for_task(
     poll_interval: float,
     backoff: float = 1.0,
     max_interval: float = 300.0,
+    max_missed_polls: int = MAX_MISSED_POLLS,
 ) -> Task:
     """Poll a task until it succeeds; raise ``TaskFailed`` or ``TaskTimedOut``.
 
     The interval starts at ``poll_interval`` and is multiplied by ``backoff``
     after each poll, up to ``max_interval`` (Rackspace asks for no more than one
     poll every 30 s on the real service). A poll is made at the deadline.
+    Each poll is one request, not retried: a transient failure is a missed poll,
+    and only ``max_missed_polls`` missed in a row end the wait early (this loop
+    is where the retry policy puts polling failures).
     """
     if timeout < 0 or poll_interval < 0 or backoff < 1:
         msg = "timeout and poll_interval must be >= 0 and backoff >= 1"
         raise ValueError(msg)
     deadline = time.monotonic() + timeout
     interval = poll_interval
+    missed = 0
     while True:
-        task = client.get_task(task_id)
-        if task.status == "success":
+        task = _poll(client, task_id, missed=missed, most=max_missed_polls)
+        missed = 0 if task is not None else missed + 1
+        if task is not None and task.status == "success":
             return task
-        if task.status == "failure":
+        if task is not None and task.status == "failure":
             raise task_failed(task)
         left = deadline - time.monotonic()
         if left <= 0:
-            msg = (
-                f"{task.type.capitalize()} task {task_id} is still {task.status} after "
-                f"{timeout:g} s; wait longer (a large image can take an hour) or check "
-                "it later with get_task."
-            )
-            raise TaskTimedOut(msg, task_id=task_id, status=task.status)
+            raise _timed_out(task_id, task, timeout)
         time.sleep(min(interval, left))
         interval = min(interval * backoff, max(max_interval, poll_interval))
+
+
+def _poll(client: ImagesClient, task_id: str, *, missed: int, most: int) -> Task | None:
+    """One GET of the task; None for a transient failure while misses are allowed."""
+    url = client.url(f"/tasks/{quote(task_id, safe='')}")
+    try:
+        return read(client.session.request("GET", url, retry=False), Task)
+    except CloudImagesError as error:
+        if not is_transient(error) or missed + 1 >= most:
+            raise
+        log.warning("poll %d of task %s failed (%s); polling on", missed + 1, task_id, error)
+        return None
+
+
+def _timed_out(task_id: str, task: Task | None, timeout: float) -> TaskTimedOut:
+    status = task.status if task is not None else "unknown"
+    kind = f"{task.type.capitalize()} task" if task is not None else "Task"
+    msg = (
+        f"{kind} {task_id} is still {status} after {timeout:g} s. A large image can take an"
+        " hour; a task that never moves is stuck on the service side."
+    )
+    return TaskTimedOut(msg, task_id=task_id, status=status)

@@ -15,10 +15,11 @@ from prefect import get_run_logger
 from pydantic import BaseModel
 
 from .. import diskimage
+from ..client import ImportLimits
 from ..errors import DiskImageError
-from ._retry import step
+from ._step import step
 
-__all__ = ["DiskImage", "convert_to_vhd", "inspect_disk_image"]
+__all__ = ["DiskImage", "check_fits", "convert_to_vhd", "inspect_disk_image"]
 
 SECTOR = 512
 #: Formats ``qemu-img check`` understands; the others report "not supported".
@@ -40,7 +41,7 @@ class DiskImage(BaseModel):
         return self.format == "vpc" and self.vhd_type is not None
 
 
-@step("inspect-disk-image", retries=0)
+@step("inspect-disk-image")
 def inspect_disk_image(path: Path) -> DiskImage:
     """Read a disk image's format and size; refuse what Cloud Images would never import.
 
@@ -120,7 +121,7 @@ def _refuse_corrupt(path: Path, fmt: str) -> None:
         raise DiskImageError(msg)
 
 
-@step("convert-to-vhd", retries=0)
+@step("convert-to-vhd")
 def convert_to_vhd(image: DiskImage, work_dir: Path, *, stem: str) -> DiskImage:
     """A fixed or dynamic VHD of ``image``: the image itself when it is one already.
 
@@ -156,3 +157,20 @@ def _usable_vhd(path: Path, virtual_size: int) -> bool:
         return False
     footer = diskimage.detect_vhd(path)
     return footer is not None and footer.current_size == virtual_size and footer.checksum_ok
+
+
+def check_fits(image: DiskImage, limits: ImportLimits, *, where: str) -> None:
+    """Refuse a disk the target would refuse for its size, before it is uploaded."""
+    gib = 1024**3
+    checks = (
+        ("virtual size", image.virtual_size, limits.max_virtual_size),
+        ("file size", image.size, limits.max_file_size),
+    )
+    for what, size, limit in checks:
+        if limit is not None and size > limit:
+            msg = (
+                f"{str(image.path)!r} has a {what} of {size / gib:.1f} GiB; {where} imports at"
+                f" most {limit / gib:.0f} GiB. Shrink the disk (resize the file system and"
+                " the partition, then `qemu-img resize --shrink`) and import it again."
+            )
+            raise DiskImageError(msg)

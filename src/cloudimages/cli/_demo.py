@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
-from .diskimage import compare
-from .errors import CloudImagesError, DiskImageError, QemuImgError
+from ..diskimage import compare
+from ..errors import CloudImagesError, DiskImageError, QemuImgError
 
 if TYPE_CHECKING:
-    from .blocks import CloudImagesAccount
-    from .localcloud import LocalCloud
+    from ..blocks import CloudImagesAccount
+    from ..localcloud import LocalCloud
 
 __all__ = ["DEMO_ACCOUNTS", "DemoFailed", "DemoReport", "DemoStep", "isolate_prefect", "run_demo"]
 
@@ -153,7 +153,7 @@ class _Demo:
             self.listener(name, done)
 
     def blocks(self, cloud: LocalCloud) -> dict[str, CloudImagesAccount]:
-        from .blocks import CloudImagesAccount
+        from ..blocks import CloudImagesAccount
 
         saved: dict[str, CloudImagesAccount] = {}
         for block_name, (username, region) in DEMO_ACCOUNTS.items():
@@ -215,7 +215,7 @@ def run_demo(
 def _run(demo: _Demo, data: Path) -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from .localcloud import LocalCloud, LocalCloudSettings
+    from ..localcloud import LocalCloud, LocalCloudSettings
 
     with demo.step("start the local cloud") as detail:
         cloud = LocalCloud(LocalCloudSettings(data_dir=data)).start()
@@ -229,10 +229,8 @@ def _run(demo: _Demo, data: Path) -> None:
 
 
 def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
-    from .flows.export_image import export_image
-    from .flows.import_image import import_image
-    from .flows.replicate_image import replicate_image
-    from .flows.share_image import share_image
+    from ..flows import export_image, import_image, replicate_image, share_image
+    from ..params import ExportRequest, ImportRequest, ReplicateRequest, ShareRequest
 
     with demo.step("make a disk image with qemu-img") as detail:
         source = make_disk_image(demo.work / "images")
@@ -247,11 +245,13 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
 
     with demo.step("import into alice (DFW)") as detail:
         imported = import_image(
-            source=str(source),
-            account="demo-alice",
-            name=IMAGE_NAME,
-            tags=["demo"],
-            properties={"com.example.purpose": "demo"},
+            ImportRequest(
+                source=str(source),
+                account="demo-alice",
+                name=IMAGE_NAME,
+                tags=["demo"],
+                properties={"com.example.purpose": "demo"},
+            )
         )
         demo.keep("import", imported)
         image_id = demo.report.image_id = imported.image_id
@@ -263,7 +263,9 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
         demo.keep(
             "share",
             share_image(
-                image_id=image_id, account="demo-alice", consumers=["demo-bob"], accept=True
+                ShareRequest(
+                    image_id=image_id, account="demo-alice", consumers=["demo-bob"], accept=True
+                )
             ),
         )
         bob_images = bob.images_client()
@@ -275,7 +277,9 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
 
     with demo.step("replicate a copy to carol (IAD)") as detail:
         replicated = replicate_image(
-            image_id=image_id, source="demo-alice", targets=["demo-carol"], mode="auto"
+            ReplicateRequest(
+                image_id=image_id, source="demo-alice", targets=["demo-carol"], mode="auto"
+            )
         )
         demo.keep("replicate", replicated)
         target = replicated.targets[0]
@@ -292,11 +296,13 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
         download = demo.work / "export" / f"{image_id}.vhd"
         download.parent.mkdir(parents=True, exist_ok=True)
         exported = export_image(
-            image_id=image_id,
-            account="demo-alice",
-            container=EXPORT_CONTAINER,
-            download_to=str(download),
-            compare_with=str(source),
+            ExportRequest(
+                image_id=image_id,
+                account="demo-alice",
+                container=EXPORT_CONTAINER,
+                download_to=str(download),
+                compare_with=str(source),
+            )
         )
         demo.keep("export", exported)
         _check(download.is_file(), f"the export was not downloaded to {download}")

@@ -1,0 +1,107 @@
+"""Export steps: an image becomes a verified object, downloaded or compared on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger
+
+from .. import diskimage
+from ..client import Exported, ExportJob
+from ..client.objects import DownloadResult
+from ..errors import DiskImageError
+from ._step import step
+from .clouds import cloud
+
+__all__ = [
+    "compare_disk_images",
+    "discard_export",
+    "download_export",
+    "find_export",
+    "start_export",
+    "verify_export",
+    "wait_export",
+]
+
+
+@step("find-export")
+def find_export(account: str, region: str, image_id: str, container: str) -> Exported | None:
+    """A complete export of the image in ``container`` that an earlier run made, if any."""
+    found = cloud(account, region).find_export(image_id, container)
+    if found is not None:
+        get_run_logger().info("%s/%s exists and verifies", container, found.object)
+    return found
+
+
+@step("start-export")
+def start_export(account: str, region: str, image_id: str, container: str) -> ExportJob:
+    """Start exporting an owned image into ``container`` (or adopt the running export)."""
+    job = cloud(account, region).start_export(image_id, container)
+    get_run_logger().info(
+        "Export task %s of image %s to %r in %s (%s)",
+        job.task_id,
+        image_id,
+        container,
+        region,
+        job.status,
+    )
+    return job
+
+
+@step("wait-for-export")
+def wait_export(
+    account: str, region: str, job: ExportJob, image_id: str, container: str, *, deadline: float
+) -> None:
+    """Wait for the export task (``deadline`` is wall-clock, ``time.time()``)."""
+    get_run_logger().info("Waiting for export task %s in %s", job.task_id, region)
+    cloud(account, region).wait_export(job, image_id, container, deadline=deadline)
+
+
+@step("verify-export")
+def verify_export(account: str, region: str, image_id: str, container: str) -> Exported:
+    """Check the export is whole: ``ChecksumMismatch`` if not, ``NotFound`` if absent."""
+    exported = cloud(account, region).verify_export(image_id, container)
+    get_run_logger().info(
+        "Verified %s/%s: %d bytes in %d segment(s)",
+        container,
+        exported.object,
+        exported.size,
+        exported.segments,
+    )
+    return exported
+
+
+@step("download-export")
+def download_export(account: str, region: str, exported: Exported, dest: Path) -> DownloadResult:
+    """Download an export to ``dest`` (via a temp file), verified where Swift allows."""
+    get_run_logger().info("Downloading %s/%s to %s", exported.container, exported.object, dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return cloud(account, region).download_export(exported, dest, progress=None)
+
+
+@step("delete-export")
+def discard_export(account: str, region: str, exported: Exported) -> int:
+    """Delete an export (manifest and segments); nothing to do when it is gone."""
+    removed = cloud(account, region).discard_export(exported)
+    get_run_logger().info(
+        "Deleted %s/%s (%d object(s))", exported.container, exported.object, removed
+    )
+    return removed
+
+
+@step("compare-disk-images")
+def compare_disk_images(exported: Path, original: Path) -> bool:
+    """``qemu-img compare`` the export with the original; ``DiskImageError`` if they differ."""
+    if not original.is_file():
+        msg = f"cannot compare with {str(original)!r}: the file does not exist. Check the path."
+        raise DiskImageError(msg)
+    fmt = diskimage.probe_format(original)
+    same = diskimage.compare(exported, original, fmt_a="vpc", fmt_b=fmt)
+    if not same:
+        msg = (
+            f"the exported image {exported.name} and {str(original)!r} ({fmt}) hold different"
+            " disk content; the image is not the one you compared it with."
+        )
+        raise DiskImageError(msg)
+    get_run_logger().info("Exported image %s matches %s", exported.name, original.name)
+    return True
