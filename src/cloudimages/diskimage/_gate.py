@@ -158,12 +158,13 @@ def _open_regular(path: StrPath) -> Iterator[tuple[BinaryIO, Path, int]]:
         raise DiskImageError(_messages.missing(str(path), real)) from err
     except OSError as err:
         raise DiskImageError(_messages.unreadable(str(path), err)) from err
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode):
+        os.close(fd)
+        msg = _messages.not_a_file(str(path), real, found.st_mode)
+        raise UnsafeDiskImage(msg, path=str(path), format="", checks=("regular_file",))
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            msg = _messages.not_a_file(str(path), real, mode)
-            raise UnsafeDiskImage(msg, path=str(path), format="", checks=("regular_file",))
-        yield f, real, os.fstat(fd).st_size
+        yield f, real, found.st_size
 
 
 def _identify(f: BinaryIO, where: str, size: int) -> _Found:
