@@ -141,3 +141,9 @@ def test_a_name_replaces_the_path_in_messages(tmp_path: Path) -> None:
 
     with pytest.raises(DiskImageError, match=r"^'incoming/disk\.vhd' is not a disk image"):
         diskimage.inspect_image(path, name="incoming/disk.vhd")
+
+
+def test_the_reliability_doc_lists_every_corpus_input() -> None:
+    """docs/reliability.md has a row for each corpus id, so the table cannot drift."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    assert [c.id for c in CASES if f"| `{c.id}` |" not in doc] == []

@@ -103,7 +103,7 @@ def uninspectable(where: str, why: str) -> str:
 def unsupported(where: str, kind: str) -> str:
     if kind in _COMPRESSED:
         return (
-            f"{where!r} is a {kind}-compressed file, not a disk image. Decompress it first"
+            f"{where!r} is compressed with {kind}, not a disk image. Decompress it first"
             f" ({_COMPRESSED[kind]}) and import the disk inside."
         )
     return f"{where!r} " + _UNSUPPORTED.get(kind, f"is in {kind} format, which cannot be imported.")
