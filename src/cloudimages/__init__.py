@@ -7,7 +7,9 @@ from .errors import (
     CloudImagesError,
     ConfigurationError,
     Conflict,
+    DiskFormatMismatch,
     DiskImageError,
+    DiskImageTooLarge,
     Forbidden,
     NotFound,
     OverLimit,
@@ -18,6 +20,8 @@ from .errors import (
     TaskTimedOut,
     TransportError,
     Unauthorized,
+    UnsafeDiskImage,
+    UnsupportedDiskFormat,
 )
 
 __all__ = [
@@ -27,7 +31,9 @@ __all__ = [
     "CloudImagesError",
     "ConfigurationError",
     "Conflict",
+    "DiskFormatMismatch",
     "DiskImageError",
+    "DiskImageTooLarge",
     "Forbidden",
     "NotFound",
     "OverLimit",
@@ -38,5 +44,7 @@ __all__ = [
     "TaskTimedOut",
     "TransportError",
     "Unauthorized",
+    "UnsafeDiskImage",
+    "UnsupportedDiskFormat",
 ]
 __version__ = "0.1.0"

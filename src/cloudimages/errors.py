@@ -19,13 +19,17 @@ so the client, the qemu-img wrapper and the pipelines can all raise from it.
     ├── TaskTimedOut              a task did not finish before its deadline
     ├── ChecksumMismatch          bytes moved do not hash to what was expected
     ├── DiskImageError            a disk image is unusable for what was asked
+    │   ├── UnsafeDiskImage       it names files outside itself, or fails a safety check
+    │   ├── DiskFormatMismatch    its bytes are another format than the one claimed
+    │   ├── DiskImageTooLarge     its virtual or file size is over the limit
+    │   ├── UnsupportedDiskFormat a format recognised but not importable (ISO, LUKS…)
     │   └── QemuImgError          qemu-img failed, or is missing
     └── ConfigurationError        settings or credentials are missing or invalid
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 
 class CloudImagesError(Exception):
@@ -131,6 +135,62 @@ class ChecksumMismatch(CloudImagesError):
 
 class DiskImageError(CloudImagesError):
     """A disk image cannot be used for what was asked (wrong format, corrupt, too large)."""
+
+
+class UnsafeDiskImage(DiskImageError):
+    """A disk image that qemu-img must not open: it would read other files into it.
+
+    ``references`` are the outside files it names (backing file, data file,
+    extents, parent), as far as they could be read; ``checks`` the format
+    inspector's safety checks that failed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        format: str,
+        references: tuple[str, ...] = (),
+        checks: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.format = format
+        self.references = references
+        self.checks = checks
+
+
+class DiskFormatMismatch(DiskImageError):
+    """The bytes are one format, the user or the file name claimed another."""
+
+    def __init__(self, message: str, *, path: str, detected: str, claimed: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.detected = detected
+        self.claimed = claimed
+
+
+class DiskImageTooLarge(DiskImageError):
+    """The virtual size or the file size is over the limit of where it is going."""
+
+    def __init__(
+        self, message: str, *, path: str, measure: Literal["virtual", "file"], size: int, limit: int
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.measure = measure
+        self.size = size
+        self.limit = limit
+
+
+class UnsupportedDiskFormat(DiskImageError):
+    """A format that was recognised but cannot be imported (ISO, LUKS, QED, gzip…)."""
+
+    def __init__(self, message: str, *, path: str, format: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.format = format
 
 
 class QemuImgError(DiskImageError):

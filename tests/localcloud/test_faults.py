@@ -340,7 +340,7 @@ def test_empty_spec_is_no_rules() -> None:
         ("images:DFW=teapot", "unknown action 'teapot'"),
         ("images:DFW=200", "status: Input should be greater than or equal to 400"),
         ("images:DFW=503@2", "rate: Input should be less than or equal to 1"),
-        ("images:DFW=503,retry_aftr=1", "retry_aftr: Extra inputs are not permitted"),
+        ("images:DFW=503,retry_aftr=1", "unknown option 'retry_aftr'; expected retry_after,"),
         ("images:DFW=503,times", "option 'times' is not KEY=VALUE"),
         ("files:DFW=latency", "unknown action 'latency'"),
         ("task:import=failure", "needs a code"),
@@ -348,13 +348,53 @@ def test_empty_spec_is_no_rules() -> None:
         ("identity=503;task:import=explode", "entry 2"),
         ("[{", "JSON"),
         ('[{"status": 99}]', "status"),
+        # the strict grammar: every part understood, or the spec is refused
+        ("task:import=failure:396@", "'@' after 'failure:396' needs a rate"),
+        ("task:import=failure:396@0.15@2", "rate: Input should be a valid number"),
+        ("task:import=failure:39x", "code: String should match pattern"),
+        ("task:import=failure:396,rate=1.5", "rate: Input should be less than or equal to 1"),
+        ("task:import=failure:396@0.5,rate=0.5", "the rate is given twice"),
+        ("task:import=failure:396,times=-1", "times: Input should be greater than or equal to 1"),
+        ("task:import=failure:396,times=1,times=2", "option 'times' is given twice"),
+        ("task:import=failure:396,code=111", "unknown option 'code'; expected times,"),
+        ("task:import=stuck:396", "unknown task outcome 'stuck:396'"),
+        ("task:import=stuck,message=why", "a stuck outcome takes no code or message"),
+        ("task:import=fail:396", "unknown task outcome 'fail:396'"),
+        ("task:=stuck", "'task:' needs a type"),
+        ("imagez:DFW=503", "unknown service 'imagez:DFW'"),
+        ("*:DFW=503", "unknown method 'DFW'"),
+        ("images:DFW:GETT=503", "unknown method 'GETT'"),
+        ("images:DFW=503,status=500", "unknown option 'status'"),
+        ("images:DFW=503,fired=3", "unknown option 'fired'"),
+        ("images:DFW=latency:-1", "delay: Input should be greater than or equal to 0"),
+        ("images:DFW=503,retry_after=-1", "retry_after: Input should be greater than or equal"),
+        ("images:DFW=reset:now", "unknown action 'reset:now'"),
+        ('[{"task_type": "import", "code": "396@0.15"}]', "code: String should match pattern"),
+        ('[{"status": 503, "fired": 2}]', "fired are set by the injector"),
     ],
 )
 def test_invalid_specs_say_what_is_wrong(spec: str, complaint: str) -> None:
-    """Every mistake is a ValueError that names the entry and the problem."""
+    """Every mistake is a ValueError that names the entry, the problem and the accepted form."""
     with pytest.raises(ValueError, match="fault spec") as caught:
         parse_spec(spec)
     assert complaint in str(caught.value)
+    if not spec.startswith("["):
+        assert "Accepted form: " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("task:import=failure:396@0.15", {"code": "396", "rate": 0.15}),
+        ("task=stuck@0.5,times=2", {"task_type": "*", "outcome": "stuck", "rate": 0.5}),
+        ("task:export=failure:500,rate=0.25,message=x", {"rate": 0.25, "message": "x"}),
+    ],
+)
+def test_task_outcomes_take_a_rate_after_at(spec: str, expected: dict[str, object]) -> None:
+    """``@RATE`` works for task outcomes as for HTTP rules: never part of the code."""
+    (outcome,) = parse_spec(spec)
+    assert isinstance(outcome, TaskOutcome)
+    assert {key: getattr(outcome, key) for key in expected} == expected
 
 
 def test_load_spec_adds_all_or_nothing() -> None:
@@ -472,6 +512,15 @@ def test_admin_routes_refuse_non_admins(
         ("", b'{"path": "re:("}', "does not compile"),
         ("/tasks", b'{"outcome": "failure"}', "needs a code"),
         ("/tasks", b'{"task_type": "upload", "outcome": "stuck"}', "task_type"),
+        ("/tasks", b'{"task_type": "import", "code": "396@0.15"}', "String should match pattern"),
+        ("/tasks", b'{"outcome": "stuck", "code": "396"}', "a stuck outcome takes no code"),
+        ("/tasks", b'{"code": "396", "rate": 1.5}', "rate: Input should be less than or equal"),
+        ("/tasks", b'{"code": "396", "times": -2}', "times: Input should be greater than"),
+        ("/tasks", b"[]", "Input should be an object"),
+        ("", b'{"service": "imagez:DFW"}', "unknown service 'imagez:DFW'"),
+        ("", b'{"service": "images:DFW", "method": "FETCH"}', "unknown method 'FETCH'"),
+        ("", b'{"status": 503, "bogus": 1}', "bogus: Extra inputs are not permitted"),
+        ("", b"\xff\xfe", "Invalid JSON"),
     ],
 )
 def test_admin_bad_bodies_get_400(

@@ -13,7 +13,7 @@ import pytest
 
 from cloudimages import diskimage
 from cloudimages.diskimage import CheckResult, ImageInfo
-from cloudimages.errors import DiskImageError, QemuImgError
+from cloudimages.errors import DiskImageError, QemuImgError, UnsafeDiskImage
 
 try:
     from tests.helpers import diskimages as images
@@ -71,15 +71,21 @@ def test_info_reports_backing_file(tmp_path: Path) -> None:
     assert result.backing_filename == "base.qcow2"
 
 
-def test_info_without_format_sees_fixed_vhd_as_vpc(tmp_path: Path) -> None:
-    """info without fmt reads a fixed VHD as vpc, so the footer is not counted as data."""
+def test_info_of_a_fixed_vhd_as_vpc_counts_no_footer_as_data(tmp_path: Path) -> None:
+    """With the format the gate names (vpc), info does not count a fixed VHD's footer as data."""
     path = images.make_vhd(tmp_path, "fixed")
 
-    result = diskimage.info(path)
+    result = diskimage.info(path, fmt=diskimage.probe_format(path))
 
     assert result.format == "vpc"
     assert result.virtual_size == SIZE
     assert path.stat().st_size == SIZE + 512
+
+
+def test_info_needs_a_format() -> None:
+    """info has no probing mode: the format is a required keyword."""
+    with pytest.raises(TypeError, match="fmt"):
+        diskimage.info("disk.qcow2")  # type: ignore[call-arg]
 
 
 def test_info_works_while_another_process_holds_the_image(tmp_path: Path) -> None:
@@ -138,17 +144,24 @@ def test_image_info_ignores_unknown_keys() -> None:
         (lambda d: images.make_vhd(d, "dynamic"), "vpc"),
         (images.make_qcow2, "qcow2"),
         (images.make_raw, "raw"),
-        (images.make_not_an_image, "raw"),
     ],
-    ids=["fixed-vhd", "dynamic-vhd", "qcow2", "raw", "text"],
+    ids=["fixed-vhd", "dynamic-vhd", "qcow2", "raw"],
 )
 def test_probe_format(tmp_path: Path, make: images.Factory, expected: str) -> None:
-    """probe_format says vpc for both VHD kinds, and otherwise what qemu probes."""
+    """probe_format (the gate, no qemu-img) says vpc for both VHD kinds, else the format."""
     assert diskimage.probe_format(make(tmp_path)) == expected
 
 
+def test_probe_format_refuses_what_the_gate_refuses(tmp_path: Path) -> None:
+    """probe_format is the gate: a text file is no disk image, an overlay is unsafe."""
+    with pytest.raises(DiskImageError, match="is not a disk image"):
+        diskimage.probe_format(images.make_not_an_image(tmp_path))
+    with pytest.raises(UnsafeDiskImage, match=r"has a backing file 'base\.qcow2'"):
+        diskimage.probe_format(images.make_qcow2_with_backing(tmp_path))
+
+
 def test_qemu_alone_probes_fixed_vhd_as_raw(tmp_path: Path) -> None:
-    """The reason probe_format exists: qemu-img's own probe calls a fixed VHD raw."""
+    """One reason probe_format exists: qemu-img's own probe calls a fixed VHD raw."""
     path = images.make_vhd(tmp_path, "fixed")
     plain = subprocess.run(
         ["qemu-img", "info", str(path)], capture_output=True, text=True, check=False
@@ -454,7 +467,7 @@ def test_info_cannot_see_vhd_differencing(tmp_path: Path) -> None:
     """qemu reads a differencing VHD as standalone, with no backing file; only detect_vhd tells."""
     path = images.make_vhd_variant(tmp_path, disk_type="differencing")
 
-    result = diskimage.info(path)
+    result = diskimage.info(path, fmt="vpc")
 
     assert (result.format, result.backing_filename) == ("vpc", None)
     footer = diskimage.detect_vhd(path)
@@ -467,7 +480,7 @@ def test_info_refuses_vhd_with_bad_checksum(tmp_path: Path) -> None:
     path = images.make_vhd_variant(tmp_path, unique_id=uuid.uuid4(), fix_checksum=False)
 
     with pytest.raises(QemuImgError, match="Incorrect header checksum"):
-        diskimage.info(path)
+        diskimage.info(path, fmt="vpc")
 
 
 def test_detect_vhd_falls_back_to_header_copy(tmp_path: Path) -> None:

@@ -97,7 +97,10 @@ class RackspaceCloud:
         return ObjectsClient(self.session, region=self._region, options=self._upload)
 
     def close(self) -> None:
-        self.files.close()
+        """Close the pooled Cloud Files connections, if any were opened."""
+        files = self.__dict__.get("files")
+        if isinstance(files, ObjectsClient):
+            files.close()
 
     # catalogue ----------------------------------------------------------------------
     def find_images(

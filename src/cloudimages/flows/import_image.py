@@ -59,8 +59,7 @@ def import_image(request: ImportRequest) -> ImportReport:
     with watch.step("fetch"):
         src = fetch_source(request.source, work, max_size=request.max_download_size)
     with watch.step("inspect"):
-        disk = inspect_disk_image(src.path)
-        check_fits(disk, limits, where=where)
+        disk = inspect_disk_image(src.path, limits=limits)
     provenance = {SOURCE_SHA256: src.sha256, SOURCE_NAME: source_name(request.source)}
     wanted = {**request.properties, **provenance}
     staging = Staging(container=request.container, name=f"{src.sha256}.vhd")

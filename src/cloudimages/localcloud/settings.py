@@ -74,7 +74,7 @@ class LocalCloudSettings(BaseSettings):
         default=1_048_576_000, ge=1, description="Size of each exported DLO segment (bytes)."
     )
     member_limit: int = Field(default=128, ge=1, description="Members one image may have.")
-    faults: str = Field(default="", description="Fault rules to load at start (see faults.py).")
+    faults: str = Field(default="", description="Start-up fault rules (faults/spec.py).")
 
     @field_validator("regions")
     @classmethod

@@ -21,7 +21,6 @@ from ._step import step
 
 __all__ = ["DiskImage", "check_fits", "convert_to_vhd", "inspect_disk_image"]
 
-SECTOR = 512
 #: Formats ``qemu-img check`` understands; the others report "not supported".
 CHECKABLE = frozenset({"qcow2", "qed", "vdi", "vhdx", "vmdk", "parallels"})
 
@@ -42,35 +41,35 @@ class DiskImage(BaseModel):
 
 
 @step("inspect-disk-image")
-def inspect_disk_image(path: Path) -> DiskImage:
-    """Read a disk image's format and size; refuse what Cloud Images would never import.
+def inspect_disk_image(
+    path: Path, *, limits: ImportLimits, claimed_format: str | None = None
+) -> DiskImage:
+    """Read a disk image's format and size; refuse what the target would never import.
 
-    Refused with ``DiskImageError``: a missing file, a file that is not a disk
-    image, an image with a backing file (or a differencing VHD), and an image
-    ``qemu-img check`` finds corrupt.
+    The safety gate (``diskimage.inspect_image``) runs first, before qemu-img
+    opens the file: images that name other files (backing or data files,
+    VMDK extents, parent disks), formats that are not disk images, a format
+    other than the one claimed (``claimed_format``, else the file name's
+    extension) and sizes over the target's ``limits`` are refused with a ``DiskImageError``.
+    qemu-img then reads it with the detected format (never probing) and
+    ``qemu-img check`` refuses a corrupt one.
     """
     logger = get_run_logger()
-    if not path.is_file():
-        msg = f"no disk image at {str(path)!r}: the file does not exist. Check the path."
-        raise DiskImageError(msg)
-    footer = diskimage.detect_vhd(path)
-    if footer is not None and footer.disk_type == "differencing":
-        msg = (
-            f"{str(path)!r} is a differencing VHD (it has a parent disk); Cloud Images only"
-            " imports standalone disks. Coalesce it first, e.g. `qemu-img convert -O vpc`."
-        )
-        raise DiskImageError(msg)
-    info = diskimage.info(path)
+    gate = diskimage.inspect_image(
+        path,
+        claimed_format=claimed_format,
+        max_virtual_size=limits.max_virtual_size,
+        max_file_size=limits.max_file_size,
+    )
+    info = diskimage.info(gate.path, fmt=gate.format)
     _refuse_backing_file(path, info)
-    _refuse_non_disk(path, info)
-    _refuse_corrupt(path, info.format)
-    vhd_type = footer.disk_type if footer is not None else None
+    _refuse_corrupt(gate.path, gate.format)
     found = DiskImage(
-        path=path,
-        format=info.format,
+        path=gate.path,
+        format=gate.format,
         virtual_size=info.virtual_size,
-        size=path.stat().st_size,
-        vhd_type=vhd_type if vhd_type != "differencing" else None,
+        size=gate.file_size,
+        vhd_type=gate.vhd_type,
     )
     logger.info(
         "Inspected %s: %s image, virtual size %d bytes", path.name, found.format, found.virtual_size
@@ -84,20 +83,6 @@ def _refuse_backing_file(path: Path, info: diskimage.ImageInfo) -> None:
             f"{str(path)!r} has a backing file ({info.backing_filename!r}); Cloud Images only"
             " imports standalone disks. Flatten it first: `qemu-img convert -O qcow2"
             f" {path.name} flat.qcow2`."
-        )
-        raise DiskImageError(msg)
-
-
-def _refuse_non_disk(path: Path, info: diskimage.ImageInfo) -> None:
-    """qemu-img calls any file ``raw``; a raw disk is a whole number of 512-byte sectors."""
-    if info.format != "raw":
-        return
-    size = path.stat().st_size
-    if size == 0 or size % SECTOR:
-        msg = (
-            f"{str(path)!r} is not a disk image: qemu-img does not recognise its format and its"
-            f" size ({size} bytes) is not a whole number of {SECTOR}-byte sectors. Pass a"
-            " qcow2, VHD, VMDK or raw disk image."
         )
         raise DiskImageError(msg)
 

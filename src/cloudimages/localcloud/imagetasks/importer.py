@@ -1,9 +1,12 @@
 """Import: a VHD in the caller's Cloud Files becomes a private, active image.
 
 The source (a plain object, an SLO or a DLO) is copied to a temporary file,
-its VHD footer is checked the way Rackspace documents its failure codes, and
-the disk is re-packed with qemu-img into a new blob: a new VHD identity, so
-the image's checksum is not the upload's md5, as on Rackspace.
+the safety gate reads it before qemu-img may (an upload that names other
+files, such as a qcow2 data file '/etc/passwd', must not pull this server's
+files into an image), its VHD footer is checked the way Rackspace documents
+its failure codes, and the disk is re-packed with qemu-img into a new blob: a
+new VHD identity, so the image's checksum is not the upload's md5, as on
+Rackspace.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from cloudimages import diskimage
-from cloudimages.errors import DiskImageError, QemuImgError
+from cloudimages.errors import (
+    DiskImageError,
+    DiskImageTooLarge,
+    QemuImgError,
+    UnsafeDiskImage,
+    UnsupportedDiskFormat,
+)
 
 from ..images.store import ImageRecord, now_iso
 from ..objects.http import SwiftError
@@ -79,6 +88,7 @@ class Importer:
         copy = job.temp_file(".vhd")
         try:
             _copy(job, source, copy)
+            gate_vhd(copy, limit, name=f"{container}/{name}")
             virtual_size = validate_vhd(copy, limit)
             image_id = _create_image(job, job.input["image_properties"].get("name", name))
             blob_id, checksum, size = _repack(job, copy, image_id)
@@ -137,6 +147,27 @@ def _copy(job: Job, source: Resolved, target: Path) -> None:
                     job.checkpoint()
             except FileNotFoundError as err:
                 raise TaskFailure(f"{NOT_FOUND}: the object was removed while reading.") from err
+
+
+def gate_vhd(path: Path, limit: int, *, name: str) -> None:
+    """Run the safety gate on the staged bytes, before qemu-img touches them.
+
+    Its refusals become Rackspace's codes: 413 and 609 for the limits, 721
+    for a parent disk, 523 for a VHD of an unknown kind, 396 (not a VHD) for
+    anything else, with the gate's explanation after the code.
+    """
+    try:
+        diskimage.inspect_image(
+            path, claimed_format="vhd", max_virtual_size=limit, max_file_size=limit, name=name
+        )
+    except DiskImageTooLarge as err:
+        raise import_error("413" if err.measure == "virtual" else "609", str(err)) from err
+    except UnsafeDiskImage as err:
+        raise import_error("721" if err.format == "vpc" else "396", str(err)) from err
+    except UnsupportedDiskFormat as err:
+        raise import_error("523" if err.format == "vpc" else "396", str(err)) from err
+    except DiskImageError as err:
+        raise import_error("396", str(err)) from err
 
 
 def validate_vhd(path: Path, limit: int) -> int:
