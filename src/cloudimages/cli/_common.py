@@ -75,16 +75,17 @@ PREFECT_DEFAULTS = {
 }
 
 
-def prefect_defaults() -> None:
+def prefect_defaults(*, quiet: bool = True) -> None:
     """Set Prefect's environment defaults; call it before the first ``import prefect``.
 
-    Prefect's own console log lines are silenced unless ``--verbose`` (a failed
-    flow would print its traceback there): every line still reaches the API
-    and the UI, and the CLI shows progress and warnings itself.
+    Prefect's own console log lines are silenced unless ``--verbose`` or not
+    ``quiet`` (a failed flow would print its traceback there): every line
+    still reaches the API and the UI, and the CLI shows progress and warnings
+    itself. ``cloudimages serve`` is not quiet: its runs' lines are its log.
     """
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    if not OPTIONS.verbose:
+    if quiet and not OPTIONS.verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         # "Still processing items" while events drain at exit: noise on a command line.
         logging.getLogger("EventsWorker").setLevel(logging.ERROR)

@@ -68,7 +68,7 @@ def serve_command(
     if nightly:  # the overrides must make a valid request together with the defaults
         defaults = {"tag": "replicate", "source": "prod-dfw", "targets": ["prod-iad"]}
         build(ReplicateTaggedRequest, **(defaults | nightly))
-    prefect_defaults()
+    prefect_defaults(quiet=False)
     from prefect import serve
 
     from .deployments import build_deployments, ensure_account_limits, saved_account_names
