@@ -298,6 +298,7 @@ def test_spec_from_the_docs_parses() -> None:
         ("identity=429", {"service": "identity", "method": "*", "path": "*", "status": 429}),
         ("*:POST=500", {"service": "*", "method": "POST", "status": 500}),
         ("files:IAD=latency:2,times=3", {"action": "latency", "delay": 2.0, "times": 3}),
+        ("files:DFW:PUT:*_segments/*=truncate", {"action": "truncate", "path": "*_segments/*"}),
         ("images:ORD:GET:re:^/v2/images/[^/]+$=404", {"path": "re:^/v2/images/[^/]+$"}),
         ("files:*:GET:/v1/a:b=503,rate=0.25", {"path": "/v1/a:b", "rate": 0.25}),
     ],

@@ -43,3 +43,28 @@ def test_error_396_creates_the_task_again(tmp_path: Path, faults: Faults) -> Non
 
     assert report.import_attempts == 2
     assert block("alice").images_client().get_image(report.image_id).status == "active"
+
+
+def test_answers_cut_short_on_segment_and_manifest_puts_are_retried(
+    tmp_path: Path, faults: Faults
+) -> None:
+    """A PUT whose answer breaks off mid-body (urllib3's ProtocolError) is retried like a reset."""
+    segment = faults.add(
+        service="files:DFW", method="PUT", path="*_segments/*", action="truncate", times=2
+    )
+    manifest = faults.add(
+        service="files:DFW",
+        method="PUT",
+        path="*/cloudimages-staging/*",
+        action="truncate",
+        times=1,
+    )
+    source = make_raw(tmp_path, "faults-truncate.raw", size=4 * 1024 * 1024)
+
+    report = import_image(str(source), "alice", "faults-truncate", segment_size_mb=1)
+
+    assert report.skipped is False
+    assert block("alice").images_client().get_image(report.image_id).status == "active"
+    for rule, times in ((segment, 2), (manifest, 1)):
+        fired = next(r for r in faults.state()["faults"] if r["id"] == rule["id"])
+        assert fired["fired"] == times

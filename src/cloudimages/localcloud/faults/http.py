@@ -6,7 +6,9 @@ be cleared).
 
 Actions: ``status`` answers with ``status`` (and ``Retry-After``); ``reset``
 drops the connection (see ``reset_connection``); ``latency`` waits ``delay``
-seconds, then serves. ``delay`` holds back the other two as well.
+seconds, then serves; ``truncate`` serves the request (it takes effect) but cuts
+the answer short in the middle of its body, as a dropped proxy connection does.
+``delay`` holds back the others as well.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif rule.action == "reset":
             await reset_connection(receive, send)
+        elif rule.action == "truncate":
+            await self.app(scope, receive, _cut_short(receive, send))
         else:  # read the body first, so that the client gets to read our answer
             while (event := await receive())["type"] == "http.request" and event.get("more_body"):
                 pass
@@ -92,6 +96,27 @@ async def reset_connection(receive: Receive, send: Send) -> None:
         async with asyncio.timeout(5):
             while (await receive())["type"] != "http.disconnect":
                 pass
+
+
+def _cut_short(receive: Receive, send: Send) -> Send:
+    """A ``send`` that announces more body than it sends, then resets the connection."""
+    started: dict[str, Any] = {}
+
+    async def cutting(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+            return
+        if message["type"] != "http.response.body" or not started:
+            return
+        body = bytes(message.get("body", b""))
+        announced = str(len(body) + 1024).encode()
+        headers = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
+        await send({**started, "headers": [*headers, (b"content-length", announced)]})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        started.clear()
+        await reset_connection(receive, send)
+
+    return cutting
 
 
 _Handler = Callable[[Request], Awaitable[Response]]

@@ -36,7 +36,7 @@ class FaultRule(_Counted):
     service: str = Field(default="*", description="Glob over identity, images:DFW, files:IAD.")
     method: str = Field(default="*", description="Glob over the HTTP method.")
     path: str = Field(default="*", description="Glob over the path, or re:REGEX (full match).")
-    action: Literal["status", "reset", "latency"] = "status"
+    action: Literal["status", "reset", "latency", "truncate"] = "status"
     status: int = Field(default=503, ge=400, le=599, description="Status of a status fault.")
     retry_after: float | None = Field(default=None, ge=0, le=_DAY, description="Retry-After.")
     delay: float = Field(default=0.0, ge=0, le=_DAY, description="Seconds to wait first.")

@@ -6,7 +6,7 @@ the accepted form (a typo must not become a rule that never fires, nor
 ``failure:396@0.15`` a failure with code ``396@0.15`` at rate 1)::
 
     http    = SERVICE [":" METHOD [":" PATH]] "=" action ["@" RATE] *("," HTTPKEY "=" VALUE)
-    action  = STATUS | "reset" | "latency:" SECONDS
+    action  = STATUS | "reset" | "truncate" | "latency:" SECONDS
     HTTPKEY = "retry_after" | "delay" | "times" | "rate"
     task    = "task" [":" TYPE] "=" outcome ["@" RATE] *("," TASKKEY "=" VALUE)
     outcome = "failure:" CODE | "stuck"
@@ -37,7 +37,7 @@ from pydantic import TypeAdapter, ValidationError
 from .models import FaultRule, TaskOutcome
 
 HTTP_FORM = (
-    "SERVICE[:METHOD[:PATH]]=STATUS|reset|latency:SECONDS[@RATE]"
+    "SERVICE[:METHOD[:PATH]]=STATUS|reset|truncate|latency:SECONDS[@RATE]"
     "[,retry_after=S][,delay=S][,times=N][,rate=R]"
 )
 TASK_FORM = "task[:import|export]=failure:CODE|stuck[@RATE][,times=N][,rate=R][,message=TEXT]"
@@ -150,14 +150,17 @@ def _http_entry(target: str, head: str, fields: dict[str, str]) -> FaultRule:
     service, method, path = _split_target(target)
     kind, colon, arg = head.partition(":")
     values = {"service": service, "method": method, "path": path}
-    if kind == "reset" and not colon:
-        values["action"] = "reset"
+    if kind in ("reset", "truncate") and not colon:
+        values["action"] = kind
     elif kind == "latency" and arg:
         values |= {"action": "latency", "delay": arg}
     elif kind.isdigit() and not colon:
         values |= {"action": "status", "status": kind}
     else:
-        msg = f"unknown action {head!r}; expected a status like 503, reset or latency:SECONDS"
+        msg = (
+            f"unknown action {head!r}; expected a status like 503, reset, truncate or"
+            " latency:SECONDS"
+        )
         raise SpecError(msg, HTTP_FORM)
     return FaultRule.model_validate(values | fields)
 
