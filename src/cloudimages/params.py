@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from .client.units import GiB, MiB
 from .errors import ConfigurationError
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "help_of",
 ]
 
-MiB = 1024 * 1024
-GiB = 1024 * MiB
 STAGING_CONTAINER = "cloudimages-staging"
 REPLICATE_CONTAINER = "cloudimages-replicate"
 TASK_TIMEOUT_MINUTES = 360.0
@@ -127,6 +126,9 @@ class ImportRequest(_Request):
     )
     max_download_gb: float = Field(
         default=200.0, gt=0, description="Largest URL source to download, GiB."
+    )
+    download_stall_seconds: float = Field(
+        default=60.0, gt=0, description="Give up a URL download that sends nothing this long, s."
     )
 
     @field_validator("properties")

@@ -70,6 +70,13 @@ class LocalCloudServer:
         response.raise_for_status()
         return str(response.json()["id"])
 
+    def add_task_outcome(self, outcome: dict[str, object]) -> str:
+        admin = self.login("admin")
+        url = f"{self.identity_url.removesuffix('/v2.0')}/admin/faults/tasks"
+        response = httpx.post(url, json=outcome, headers=admin.headers, timeout=30)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
     def remove_fault(self, fault_id: str) -> None:
         admin = self.login("admin")
         url = f"{self.identity_url.removesuffix('/v2.0')}/admin/faults/{fault_id}"

@@ -9,6 +9,7 @@ Commands:
 - ``demo``: the whole story on an embedded local cloud.
 - ``localcloud serve``: the local cloud in the foreground.
 - ``serve``: the pipelines' deployments served by this process (no work pool).
+- ``server setup``: the crash detector and account limits on a Prefect server.
 
 Every command takes ``--json`` to print one JSON object on stdout instead of
 tables. Errors go to stderr as one line, ``TypeName: message``; ``--debug``
@@ -38,7 +39,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CloudImagesError
-from . import accounts, demo, images, localcloud, pipelines, serve
+from . import accounts, demo, images, localcloud, pipelines, serve, server
 from ._common import OPTIONS, ExitCode, FlowRunFailed, fail
 
 __all__ = ["ExitCode", "app", "main"]
@@ -63,6 +64,7 @@ app.command("replicate")(pipelines.replicate_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(localcloud.app, name="localcloud")
 app.command("serve")(serve.serve_command)
+app.add_typer(server.app, name="server")
 
 
 @app.callback()

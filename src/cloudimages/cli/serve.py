@@ -71,6 +71,7 @@ def serve_command(
     prefect_defaults(quiet=False)
     from prefect import serve
 
+    from .crashes import ensure_crash_detection
     from .deployments import build_deployments, ensure_account_limits, saved_account_names
 
     deployments = build_deployments(
@@ -79,4 +80,5 @@ def serve_command(
     if account_limit is not None:
         for name in ensure_account_limits(saved_account_names(), account_limit):
             console.print(f"{name}: limit {account_limit}")
+    console.print(f"automation: {ensure_crash_detection()}")
     serve(*deployments, limit=limit)

@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .retry import RetryPolicy
-
-MiB = 1024 * 1024
+from .units import MiB
 
 
 class UploadOptions(BaseModel):

@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 from ..errors import ChecksumMismatch, ConfigurationError, NotFound
 from ._hashing import ContentDigests, md5_hex
 from ._swift import SwiftSession, Target
+from .units import MiB
 
-MiB = 1024 * 1024
 MIN_SEGMENT_SIZE = MiB
 MAX_SEGMENTS = 1000
 MAX_SEGMENT_SIZE = 5 * 1024**3

@@ -36,8 +36,6 @@ __all__ = [
     "Staging",
 ]
 
-GiB = 1024**3
-
 
 class ImportLimits(BaseModel):
     """What a cloud accepts for import: checked before the first byte moves."""

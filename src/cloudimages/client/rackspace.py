@@ -24,13 +24,14 @@ from ..errors import ConfigurationError, NotFound, TaskFailed
 from ._exports import export_object_name, verify_dlo_export
 from ._object_models import DownloadResult, UploadOptions, UploadResult
 from ._segments import Progress
-from .cloud import Exported, ExportJob, GiB, ImportJob, ImportLimits, Staging
+from .cloud import Exported, ExportJob, ImportJob, ImportLimits, Staging
 from .identity import AccountSession
 from .images import ImagesClient
 from .imagetasks import CLOCK_SLACK, find_task
 from .models import Image, Task
 from .objects import ObjectsClient
 from .retry import is_testing
+from .units import GiB
 
 if TYPE_CHECKING:
     from .cloud import Cloud

@@ -37,3 +37,8 @@ def with_report(error: BaseException, report: BaseModel) -> BaseException:
     """Attach a flow's partial report to its error (``--json`` prints it before the error)."""
     error.report = report  # type: ignore[attr-defined]
     return error
+
+
+def with_note(error: BaseException, note: str) -> None:
+    """Add what the flow left behind, and why, to its error's message (one line)."""
+    error.args = (f"{str(error).rstrip()} {note}", *error.args[1:])

@@ -11,10 +11,14 @@ delete the staged upload.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prefect import flow, get_run_logger
 
 from ..client import Image, Staging
 from ..client.objects import UploadResult
+from ..errors import CloudImagesError, TaskFailed
 from ..params import ImportRequest
 from ..reports import ImportReport, Stopwatch
 from ..steps.catalog import (
@@ -31,7 +35,7 @@ from ..steps.diskimages import check_fits, convert_to_vhd, inspect_disk_image
 from ..steps.sequences import deadline_after, import_once
 from ..steps.sources import Source, fetch_source, source_name, sweep_work_dir, work_dir
 from ..steps.transfers import discard_staged, stage_image
-from ._publish import publish
+from ._publish import publish, with_note
 
 __all__ = ["import_image"]
 
@@ -57,7 +61,12 @@ def import_image(request: ImportRequest) -> ImportReport:
     work = work_dir()
     sweep_work_dir(work)
     with watch.step("fetch"):
-        src = fetch_source(request.source, work, max_size=request.max_download_size)
+        src = fetch_source(
+            request.source,
+            work,
+            max_size=request.max_download_size,
+            stall_timeout=request.download_stall_seconds,
+        )
     with watch.step("inspect"):
         disk = inspect_disk_image(src.path, limits=limits)
     provenance = {SOURCE_SHA256: src.sha256, SOURCE_NAME: source_name(request.source)}
@@ -105,7 +114,7 @@ def import_image(request: ImportRequest) -> ImportReport:
                 account, region, vhd.path, staging, segment_size=request.segment_size
             )
 
-    with watch.step("import"):
+    with watch.step("import"), _telling_what_is_left(request, region, staging):
         outcome = import_once(
             account,
             region,
@@ -115,7 +124,7 @@ def import_image(request: ImportRequest) -> ImportReport:
             stage=stage,
             replace_stuck=request.replace_stuck_task,
         )
-    with watch.step("tag-and-verify"):
+    with watch.step("tag-and-verify"), _telling_image_is_kept(outcome.image_id, staging):
         update_image(account, region, outcome.image_id, properties=wanted, tags=request.tags)
         image = verify_image(
             account, region, outcome.image_id, name=request.name, properties=wanted
@@ -139,6 +148,40 @@ def import_image(request: ImportRequest) -> ImportReport:
     )
     _publish(done)
     return done
+
+
+@contextmanager
+def _telling_what_is_left(request: ImportRequest, region: str, staging: Staging) -> Iterator[None]:
+    """A failed import deletes an upload the service refused; other failures keep it."""
+    try:
+        yield
+    except TaskFailed as error:
+        if request.keep_staging:
+            with_note(error, f"The staged upload {staging} is kept (--keep-staging).")
+            raise
+        discard_staged(request.account, region, staging)
+        with_note(error, f"The staged upload {staging} was deleted.")
+        raise
+    except CloudImagesError as error:
+        note = (
+            f"The staged upload {staging} in {region} (if it was made) is kept: a rerun"
+            " resumes from it, and deletes it once the image is made."
+        )
+        with_note(error, note)
+        raise
+
+
+@contextmanager
+def _telling_image_is_kept(image_id: str, staging: Staging) -> Iterator[None]:
+    try:
+        yield
+    except CloudImagesError as error:
+        note = (
+            f"Image {image_id} was made but not finished (properties, tags or checks): it is"
+            f" kept, with the staged upload {staging}, and a rerun finishes it."
+        )
+        with_note(error, note)
+        raise
 
 
 def _clean_up(request: ImportRequest, *, region: str, staging: Staging, src: Source) -> None:

@@ -106,7 +106,7 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         for region in settings.regions
     ]
     identity = Identity(db, accounts, endpoints, settings.token_lifetime)
-    faults = FaultInjector()
+    faults = FaultInjector(seed=settings.fault_seed)
     faults.load_spec(settings.faults)
     identity_app = Starlette(
         routes=[*identity_routes(identity), *fault_admin_routes(faults, identity)]

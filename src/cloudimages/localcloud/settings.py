@@ -75,6 +75,9 @@ class LocalCloudSettings(BaseSettings):
     )
     member_limit: int = Field(default=128, ge=1, description="Members one image may have.")
     faults: str = Field(default="", description="Start-up fault rules (faults/spec.py).")
+    fault_seed: int | None = Field(
+        default=None, description="Seed of the fault rate rolls, for repeatable chaos runs."
+    )
 
     @field_validator("regions")
     @classmethod

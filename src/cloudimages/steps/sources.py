@@ -89,7 +89,7 @@ def _is_stale(part: Path) -> bool:
 
 
 @step("fetch-source")
-def fetch_source(source: str, work: Path, *, max_size: int) -> Source:
+def fetch_source(source: str, work: Path, *, max_size: int, stall_timeout: float = 60.0) -> Source:
     """Hash a local file, or download a URL into ``work`` hashing it as it arrives."""
     logger = get_run_logger()
     if not is_url(source):
@@ -100,7 +100,7 @@ def fetch_source(source: str, work: Path, *, max_size: int) -> Source:
     work.mkdir(parents=True, exist_ok=True)
     name = source_name(source).replace("/", "_") or "download"
     target = work / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{name}"
-    fetched = fetch_url(source, target, max_size=max_size)
+    fetched = fetch_url(source, target, max_size=max_size, stall_timeout=stall_timeout)
     logger.info("Downloaded %s: %d bytes, sha256 %s", source, fetched.size, fetched.sha256)
     return Source(
         given=source, path=target, sha256=fetched.sha256, size=fetched.size, downloaded=True

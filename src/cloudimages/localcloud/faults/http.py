@@ -112,7 +112,9 @@ def _cut_short(receive: Receive, send: Send) -> Send:
         announced = str(len(body) + 1024).encode()
         headers = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
         await send({**started, "headers": [*headers, (b"content-length", announced)]})
-        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
         started.clear()
         await reset_connection(receive, send)
 

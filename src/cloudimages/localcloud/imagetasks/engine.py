@@ -293,7 +293,9 @@ class TaskEngine:
             self._apply_fault(job, runner)
             result = runner.run(job)
         except Interrupted:
-            log.info("task %s interrupted by stop; it resumes at the next start", job.doc["id"])
+            log.info(
+                "task %s interrupted (stop, or forced stuck); resumes at next start", job.doc["id"]
+            )
             return
         except TaskFailure as failure:
             runner.undo(job)
@@ -314,9 +316,8 @@ class TaskEngine:
         job.note(FAULT_KEY[1:], True)
         if forced is None:
             return
-        if forced.outcome == "stuck":
-            self._stopping.wait()
-            raise Interrupted
+        if forced.outcome == "stuck":  # stays processing without holding a worker thread;
+            raise Interrupted  # like an interrupted task, it runs again after a restart
         raise TaskFailure(runner.forced_failure(forced.code, forced.message))
 
     def _set(self, doc: dict[str, Any], **fields: Any) -> None:
