@@ -34,7 +34,7 @@ from cloudimages.blocks import CloudImagesAccount
 from cloudimages.errors import CloudImagesError, NotFound
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
 from cloudimages.steps.sources import work_dir
-from tests.helpers.diskimages import make_qcow2, make_raw
+from tests.helpers.diskimages import make_qcow2, make_raw, make_vhd
 from tests.pipelines.support import Faults, block, export_image, import_image, replicate_image
 
 pytestmark = pytest.mark.slow
@@ -42,21 +42,21 @@ pytestmark = pytest.mark.slow
 T = TypeVar("T")
 SEED = int(os.environ.get("CHAOS_SEED", "20261130"))
 RERUNS = 3
+MiB = 1024 * 1024
 IMPORTS, KILLED, REPLICATED = 10, 4, 3
 SCRIPT = Path(__file__).with_name("_crash_import.py")
-SPEC = ";".join(
-    [
-        "files:*:PUT:*_segments/*=reset@0.06",
-        "files:*:PUT:*_segments/*=latency:0.03",
-        "files:*:PUT:*/cloudimages-staging/*=truncate@0.1",
-        "files:*:GET:*=503@0.04",
-        "images:*:GET:*=503@0.06",
-        "images:*:GET:/v2/images*=429@0.04,retry_after=0.05",
-        "images:*:POST:/v2/tasks=500@0.1",
-        "identity:POST:*=503@0.04",
-        "task:import=failure:396@0.12",
-    ]
-)
+FAULTS = [
+    "files:*:PUT:*_segments/*=reset@0.12",
+    "files:*:PUT:*/cloudimages-staging/*=truncate@0.2",
+    "files:*:GET:*=503@0.1",
+    "images:*:GET:*=503@0.15",
+    "images:*:GET:/v2/images*=429@0.1,retry_after=0.05",
+    "images:*:POST:/v2/tasks=500@0.2",
+    "identity:POST:*=503@0.1",
+    "task:import=failure:396@0.2",
+]
+#: Last rule: every request no fault picked, counted (the first matching rule wins).
+SERVED = "*=latency:0.001"
 BLOCKS = {
     "chaos-alice": ("alice", "DFW"),
     "chaos-bob": ("bob", "DFW"),
@@ -89,10 +89,33 @@ class Chaos:
 
 
 @pytest.fixture(scope="module")
-def chaos(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Iterator[Chaos]:
+def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Raw and qcow2 disks to import, then fixed VHDs (uploaded slowly) for the killed runs."""
+    where = tmp_path_factory.mktemp("chaos-sources")
+    made: dict[str, Path] = {}
+    for n in range(IMPORTS):
+        name = f"chaos-{n:02d}"
+        make = make_qcow2 if n % 2 else make_raw
+        made[name] = make(where, f"{name}.{'qcow2' if n % 2 else 'raw'}", size=8 * MiB)
+    for n in range(IMPORTS, IMPORTS + KILLED):
+        name = f"chaos-{n:02d}"
+        made[name] = make_vhd(where, "fixed", f"{name}.vhd", size=32 * MiB)
+    return made
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def chaos(
+    tmp_path_factory: pytest.TempPathFactory, prefect_api: str, sources: dict[str, Path]
+) -> Iterator[Chaos]:
+    killed = list(sources)[IMPORTS:]
+    slow = [f"files:*:PUT:*_segments/{sha256_of(sources[k])}*=latency:0.15" for k in killed]
     settings = LocalCloudSettings(
         data_dir=tmp_path_factory.mktemp("chaos-cloud"),
-        faults=SPEC,
+        faults=";".join([*FAULTS, *slow, SERVED]),
         fault_seed=SEED,
         token_lifetime=5.0,
     )
@@ -113,14 +136,16 @@ def killed_then_rerun(chaos: Chaos, prefect_api: str, source: Path, name: str) -
     env = {**os.environ, "PREFECT_API_URL": prefect_api}
     args = [sys.executable, str(SCRIPT), str(source), "chaos-alice", name, "1"]
     child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    delay = chaos.random.uniform(3.0, 8.0)
+    delay = chaos.random.uniform(2.5, 6.0)
     try:
         child.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         chaos.kills.append(round(delay, 2))
-    report = chaos.until_done(name, lambda: import_image(str(source), "chaos-alice", name))
+    report = chaos.until_done(
+        name, lambda: import_image(str(source), "chaos-alice", name, segment_size_mb=1)
+    )
     return report.image_id
 
 
@@ -160,26 +185,21 @@ def leftovers(account: str, region: str) -> dict[str, list[str]]:
     return left
 
 
-def test_chaos(chaos: Chaos, prefect_api: str, tmp_path: Path) -> None:
+def test_chaos(chaos: Chaos, prefect_api: str, sources: dict[str, Path], tmp_path: Path) -> None:
     """Every request converges to exactly one verified image; nothing is left behind."""
     began = time.monotonic()
-    sources: dict[str, Path] = {}
     made: dict[str, str] = {}
-    for n in range(IMPORTS + KILLED):
-        name = f"chaos-{n:02d}"
-        size = (4 if n < IMPORTS else 24) * 1024 * 1024
-        maker = make_qcow2 if n % 2 else make_raw
-        sources[name] = maker(tmp_path, f"{name}.{'qcow2' if n % 2 else 'raw'}", size=size)
     for name, source in sources.items():
         if name >= f"chaos-{IMPORTS:02d}":
             made[name] = killed_then_rerun(chaos, prefect_api, source, name)
-        else:
-            report = chaos.until_done(
-                name, lambda s=source, n=name: import_image(str(s), "chaos-alice", n)
-            )
-            made[name] = report.image_id
+            continue
+        report = chaos.until_done(
+            name,
+            lambda s=source, n=name: import_image(str(s), "chaos-alice", n, segment_size_mb=1),
+        )
+        made[name] = report.image_id
     for name, image_id in made.items():
-        sha = hashlib.sha256(sources[name].read_bytes()).hexdigest()
+        sha = sha256_of(sources[name])
         assert images_of("chaos-alice", "DFW", **{"cloudimages.source_sha256": sha}) == [image_id]
         same_content(chaos, "chaos-alice", image_id, sources[name], tmp_path)
     copies: dict[str, str] = {}
@@ -211,25 +231,30 @@ def test_chaos(chaos: Chaos, prefect_api: str, tmp_path: Path) -> None:
 
 def _summary(chaos: Chaos, made: dict[str, str], copies: dict[str, str], seconds: float) -> None:
     state = Faults(chaos.cloud).state()
-    fired = {
-        f"{r['service']} {r['method']} {r['path']} {r.get('action')} {r.get('status', '')}": r[
+    served, faulted, fired = 0, 0, {}
+    for rule in state["faults"]:
+        if rule["action"] == "latency":
+            served += rule["fired"]
+            continue
+        faulted += rule["fired"]
+        what = rule["action"] if rule["action"] != "status" else rule["status"]
+        fired[f"{rule['service']} {rule['method']} {rule['path']} {what}"] = rule["fired"]
+    for outcome in state.get("task_outcomes", []):
+        fired[f"task {outcome['task_type']} {outcome['outcome']} {outcome['code']}"] = outcome[
             "fired"
         ]
-        for r in state["faults"]
-    }
-    fired |= {
-        f"task {t['task_type']} {t['outcome']} {t.get('code')}": t["fired"]
-        for t in state.get("task_outcomes", [])
-    }
     summary: dict[str, Any] = {
         "seed": SEED,
         "seconds": round(seconds, 1),
         "imports": len(made),
-        "killed": chaos.kills,
+        "killed_after_seconds": chaos.kills,
         "replicated": len(copies),
         "reruns": dict(chaos.reruns),
         "errors_before_rerun": dict(chaos.errors),
         "bytes_compared": chaos.compared_bytes,
+        "requests": served + faulted,
+        "requests_faulted": faulted,
+        "fault_rate": round(faulted / max(1, served + faulted), 3),
         "faults_fired": fired,
     }
     print(json.dumps(summary, indent=2))

@@ -22,13 +22,14 @@ from cloudimages.errors import (
     ConfigurationError,
     DiskImageError,
     NotFound,
+    ServiceUnavailable,
     TaskFailed,
     TaskTimedOut,
     TransportError,
 )
 from cloudimages.steps.sources import work_dir
 from tests.helpers import hostile_images
-from tests.helpers.diskimages import make_qcow2, make_raw
+from tests.helpers.diskimages import make_qcow2, make_raw, make_vhd
 from tests.pipelines.support import Faults, block, import_image
 
 STAGING = "cloudimages-staging"
@@ -212,3 +213,19 @@ def test_a_rerun_finds_its_task_without_reading_the_task_list(
     fired = next(r for r in faults.state()["faults"] if r["id"] == listing["id"])
     assert fired["fired"] == 0
     import_image(source, "alice", "own-task", replace_stuck_task=True)
+
+
+def test_a_rerun_with_another_segment_size_leaves_no_old_segments(
+    tmp_path: Path, faults: Faults
+) -> None:
+    """Segments a failed upload stored under another size go with the staged upload."""
+    faults.add(service="files:DFW", method="PUT", path="*_segments/*00000003", status=503)
+    source = str(make_vhd(tmp_path, "fixed", "resized.vhd", size=4 * 1024 * 1024))
+    with pytest.raises(ServiceUnavailable):
+        import_image(source, "alice", "resized", segment_size_mb=1)
+    assert len(staged(sha256_of(Path(source)))) >= 3
+    faults.clear()
+
+    import_image(source, "alice", "resized")
+
+    assert staged(sha256_of(Path(source))) == []

@@ -180,7 +180,20 @@ class RackspaceCloud:
             return job.model_copy(update={"status": task.status, "image_id": task.image_id})
 
     def discard_staged(self, staging: Staging) -> int:
-        return self.files.delete_object(staging.container, staging.name, missing_ok=True)
+        """The staged object, its segments, and segments of earlier attempts at it.
+
+        A run killed mid-upload leaves segments that only its own manifest would have
+        named; a rerun with another segment size never names them: delete by prefix.
+        """
+        removed = self.files.delete_object(staging.container, staging.name, missing_ok=True)
+        segments = self._upload.segment_container or f"{staging.container}_segments"
+        try:
+            leftovers = self.files.list_objects(segments, prefix=f"{staging.name}/")
+        except NotFound:
+            return removed
+        for leftover in leftovers:
+            removed += self.files.delete_object(segments, leftover.name, missing_ok=True)
+        return removed
 
     # bytes out ----------------------------------------------------------------------
     def find_export(self, image_id: str, container: str) -> Exported | None:
