@@ -33,6 +33,7 @@ class PatchRules:
 
     read_only: frozenset[str]
     reserved: frozenset[str]
+    reserved_prefixes: tuple[str, ...]  # e.g. Glance's own os_glance_* bookkeeping
     base_attributes: frozenset[str]  # may be replaced, never removed
     known: frozenset[str]  # not counted as custom properties
     protected_prefixes: tuple[str, ...]  # custom properties only the provider may set

@@ -142,7 +142,7 @@ def apply_changes(
 def _guard(prop: str, rules: PatchRules) -> None:
     if prop in rules.read_only:
         raise Forbidden(f"Attribute '{prop}' is read-only.")
-    if prop in rules.reserved or prop.startswith("_"):
+    if prop in rules.reserved or prop.startswith(("_", *rules.reserved_prefixes)):
         raise Forbidden(f"Attribute '{prop}' is reserved.")
     if rules.protected_prefixes and prop.lower().startswith(rules.protected_prefixes):
         raise Forbidden(f"Property '{prop}' is protected by Rackspace and cannot be changed.")

@@ -43,6 +43,7 @@ class RackspaceDialect(ImagesDialect):
     patch_rules = PatchRules(
         read_only=frozenset(READ_ONLY),
         reserved=frozenset(RESERVED),
+        reserved_prefixes=(),
         base_attributes=frozenset(BASE_ATTRIBUTES),
         known=frozenset(KNOWN),
         protected_prefixes=PROTECTED_PREFIXES,
