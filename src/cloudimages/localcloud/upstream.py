@@ -26,6 +26,7 @@ from .glance.imports import Importer
 from .glance.info import info_routes
 from .glance.ingest import Quota
 from .glance.schemas import DISK_FORMATS
+from .glance.tasks import LegacyTasks
 from .images.api import ImagesApi
 from .images.errors import Unauthorized
 from .images.store import ImageStore
@@ -83,7 +84,10 @@ def build_upstream_region(
     )
     importer = Importer(glance, delay=task_delay)
     data = ImageData(glance)
-    dialect.set_data_routes(lambda api: [*data.routes(api), *importer.routes(api)])
+    tasks = LegacyTasks(glance, importer.pool)
+    dialect.set_data_routes(
+        lambda api: [*data.routes(api), *importer.routes(api), *tasks.routes(api)]
+    )
     api = ImagesApi(
         store,
         keystone_caller(keystone, spec.name),

@@ -106,7 +106,7 @@ class UpstreamDialect(ImagesDialect):
         visibility = record.doc.get("visibility")
         if caller.is_admin or record.owner == caller.tenant_id:
             return True
-        if visibility in ("public", "community"):
+        if visibility in ("public", "community") or record.doc.get("owner") is None:
             return True
         return visibility == "shared" and store.member(record.id, caller.tenant_id) is not None
 

@@ -49,10 +49,10 @@ class Importer:
     def __init__(self, region: GlanceRegion, *, delay: float = 0.0, workers: int = 2) -> None:
         self.region = region
         self.delay = delay
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"glance-import-{region.name}")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix=f"glance-import-{region.name}")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def routes(self, api: ImagesApi) -> list[Route]:
         g = api.guarded
@@ -90,7 +90,7 @@ class Importer:
             record.doc["status"] = "importing"
         self.region.store.put_image(record)
         task = self._new_task(record, caller, req)
-        self._pool.submit(self._run, task, name, method)
+        self.pool.submit(self._run, task, name, method)
         return Response(status_code=202)
 
     def _authorize(self, api: ImagesApi, caller: Account, record: ImageRecord, name: str) -> None:
