@@ -23,6 +23,12 @@ OCTET = "application/octet-stream"
 WAIT_SECONDS = 30.0
 
 
+def fresh_client() -> httpx.Client:
+    """No keep-alive: gunicorn closes a connection after refusing an unread upload body,
+    and a pooled connection would then fail the next request (RemoteProtocolError)."""
+    return httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 @dataclass(frozen=True)
 class Login:
     """A token and the document Keystone answered with."""
@@ -58,7 +64,7 @@ class OpenStackTarget:
     users: dict[str, str]
     serve_dir: Path  # files here are reachable by web-download at file_url(name)
     file_url: Callable[[str], str]
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    http: httpx.Client = field(default_factory=fresh_client)
     _images: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
     @property

@@ -79,10 +79,10 @@ class Importer:
         if name not in self.region.import_methods:
             raise BadRequest(f"Unknown import method name '{name}'.")
         assert isinstance(method, dict)
+        self._check_status(record, name)  # Glance checks the status before the policy
         self._authorize(api, caller, record, name)
         if name == "web-download":
             _check_uri(method.get("uri"))
-        self._check_status(record, name)
         record.doc.update(
             os_glance_importing_to_stores=self.region.store_ids, os_glance_failed_import=""
         )
@@ -105,7 +105,7 @@ class Importer:
         status = record.doc.get("status")
         if name == "copy-image":
             if status != "active":
-                raise Conflict(f"Image {record.id} is not in active state; it cannot be copied")
+                raise Conflict("Only images with status active can be targeted for copying")
             return
         if status in ("active", "importing"):
             raise Conflict(f"Image with status {status} cannot be target for import")
