@@ -200,3 +200,30 @@ def test_cli_serve_rejects_bad_openstack_options(
     assert result.returncode == 2
     assert says in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_interrupted_upload_leaves_the_image_queued_and_no_bytes(cloud: LocalCloud) -> None:
+    """A client that hangs up mid-upload: the image is queued again, nothing stays on disk."""
+    session = v3_login(cloud.keystone_url, "user1", "demo1")
+    glance = httpx.URL(session.endpoint("image"))
+    body = {"disk_format": "raw", "container_format": "bare"}
+    image = httpx.post(f"{glance}/v2/images", headers=session.headers, json=body).json()["id"]
+    tmp_dir = Path(cloud.settings.data_dir) / "imagestore" / "regionone" / "tmp"
+    before = set(tmp_dir.iterdir())
+    with socket.create_connection((glance.host, glance.port)) as sock:
+        head = (
+            f"PUT /v2/images/{image}/file HTTP/1.1\r\nHost: {glance.host}\r\n"
+            f"X-Auth-Token: {session.token}\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: 1000000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"x" * 300_000)
+    deadline = time.monotonic() + 15
+    doc: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        doc = httpx.get(f"{glance}/v2/images/{image}", headers=session.headers).json()
+        if doc["status"] == "queued" and set(tmp_dir.iterdir()) == before:
+            break
+        time.sleep(0.05)
+
+    assert (doc["status"], doc["size"]) == ("queued", None)
+    assert set(tmp_dir.iterdir()) == before

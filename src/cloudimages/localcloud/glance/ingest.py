@@ -51,7 +51,11 @@ class Quota:
 
     def check(self, owner: str, image_id: str, size: int) -> None:
         """413 as Glance words it when ``size`` more bytes would pass the quota."""
-        left = self.remaining(owner, image_id)
+        self.check_room(size, self.remaining(owner, image_id))
+
+    @staticmethod
+    def check_room(size: int, left: int | None) -> None:
+        """The same check against room looked up once (per upload, not per chunk)."""
         if left is not None and size > left:
             msg = (
                 f"Image exceeds the storage quota: The size of the data {size} will exceed"
@@ -71,8 +75,8 @@ class Ingest:
         self._writer: BlobWriter = blobs.writer()
         self._sha = hashlib.sha512()
         self._inspector = inspector()
-        self._quota = quota
         self._record = record
+        self._left = quota.remaining(record.owner, record.id)
 
     @property
     def size(self) -> int:
@@ -82,7 +86,7 @@ class Ingest:
         self._writer.write(chunk)
         self._sha.update(chunk)
         self._inspector.feed(chunk)
-        self._quota.check(self._record.owner, self._record.id, self._writer.size)
+        Quota.check_room(self._writer.size, self._left)
 
     def finish(self) -> Ingested:
         """Judge the format as Glance does, then commit the bytes (415 leaves nothing)."""
