@@ -48,6 +48,7 @@ BODIES: list[bytes] = [
     b'{"method": {"name": "web-download", "uri": 5}}',
     b'{"method": "glance-direct"}',
     b'{"name": 5, "disk_format": "floppy", "id": "x", "tags": "t", "visibility": 1}',
+    b'{"tags": [{}, []], "name": "n", "min_ram": -1, "os_hidden": "yes", "owner": null}',
 ]
 CONTENT_TYPES = [
     "application/json",

@@ -86,33 +86,20 @@ class ImageData:
         owner = body.get("owner", project)
         if owner != project and not admin:
             raise Forbidden(f"You are not permitted to create images owned by '{owner}'")
+        custom = [k for k in body if k not in BASE_ATTRIBUTES | READ_ONLY | RESERVED]
+        tags = body.get("tags", [])
+        for what, count, limit in (
+            ("properties", len(custom), MAX_PROPERTIES),
+            ("tags", _count(tags), MAX_TAGS),
+        ):
+            if count > limit:
+                raise OverLimit(f"Attempted: {count}, Maximum: {limit} image {what}.")
         image_id = str(body.get("id") or uuid.uuid4())
         if not _UUID.match(image_id):
             raise BadRequest(f"Invalid image id {image_id!r}: it must be a UUID.")
         if self.region.store.get_image(image_id) is not None:
             raise Conflict(f"Image ID {image_id} already exists!")
-        custom = [k for k in body if k not in BASE_ATTRIBUTES | READ_ONLY | RESERVED]
-        if len(custom) > MAX_PROPERTIES:
-            raise OverLimit(f"Attempted: {len(custom)}, Maximum: {MAX_PROPERTIES}")
-        tags = body.get("tags", [])
-        if isinstance(tags, list) and len(set(map(str, tags))) > MAX_TAGS:
-            raise OverLimit(f"Attempted: {len(set(tags))}, Maximum: {MAX_TAGS}")
-        now = now_iso()
-        doc: dict[str, Any] = {k: v for k, v in body.items() if k not in ("id", "owner", "tags")}
-        doc.setdefault("name", None)
-        doc.setdefault("disk_format", None)
-        doc.setdefault("container_format", None)
-        doc.setdefault("visibility", "shared")
-        doc.update(size=None, virtual_size=None, status="queued", checksum=None)
-        doc.setdefault("protected", False)
-        doc.setdefault("min_ram", 0)
-        doc.setdefault("min_disk", 0)
-        doc["owner"] = owner
-        doc.setdefault("os_hidden", False)
-        doc.update(os_hash_algo=None, os_hash_value=None, id=image_id)
-        doc.update(created_at=now, updated_at=now)
-        doc["tags"] = list(dict.fromkeys(tags)) if isinstance(tags, list) else tags
-        return doc
+        return queued_doc(body, owner, image_id)
 
     # upload --------------------------------------------------------------------------
     async def upload(self, api: ImagesApi, request: Request) -> Response:
@@ -181,6 +168,37 @@ class ImageData:
         current.doc.update(size=size, updated_at=now_iso())
         self.region.store.put_image(current)
         return Response(status_code=204)
+
+
+def queued_doc(body: dict[str, Any], owner: str | None, image_id: str) -> dict[str, Any]:
+    """A new image as Glance 33 stores it: custom properties, then every base field."""
+    now = now_iso()
+    base = ("id", "owner", "tags", "name", "disk_format", "container_format", "visibility")
+    doc: dict[str, Any] = {k: v for k, v in body.items() if k not in base + _DEFAULTS_KEYS}
+    doc.update(
+        name=body.get("name"),
+        disk_format=body.get("disk_format"),
+        container_format=body.get("container_format"),
+        visibility=body.get("visibility", "shared"),
+        size=None,
+        virtual_size=None,
+        status="queued",
+        checksum=None,
+    )
+    doc.update({k: body.get(k, default) for k, default in _DEFAULTS.items()})
+    doc.update(owner=owner, os_hidden=body.get("os_hidden", False), os_hash_algo=None)
+    doc.update(os_hash_value=None, id=image_id, created_at=now, updated_at=now)
+    tags = body.get("tags", [])
+    doc["tags"] = list(dict.fromkeys(map(str, tags))) if isinstance(tags, list) else tags
+    return doc
+
+
+_DEFAULTS = {"protected": False, "min_ram": 0, "min_disk": 0}
+_DEFAULTS_KEYS = ("protected", "min_ram", "min_disk", "os_hidden")
+
+
+def _count(tags: Any) -> int:
+    return len({str(t) for t in tags}) if isinstance(tags, list) else 0
 
 
 class Gone(ImagesError):

@@ -24,6 +24,7 @@ from ..images.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound
 from ..images.listing import parse_limit
 from ..images.store import ImageRecord, now_iso
 from .context import GlanceRegion
+from .data import queued_doc
 from .imports import _check_uri, _url_chunks
 from .ingest import Ingest, activate
 
@@ -121,30 +122,9 @@ class LegacyTasks:
         self._save(task, "success", result={"image_id": record.id})
 
     def _new_image(self, properties: dict[str, Any]) -> ImageRecord:
-        now = now_iso()
-        doc: dict[str, Any] = {
-            "name": None,
-            "disk_format": None,
-            "container_format": None,
-            "visibility": "shared",
-            **{k: v for k, v in properties.items() if isinstance(k, str)},
-            "size": None,
-            "virtual_size": None,
-            "status": "queued",
-            "checksum": None,
-            "protected": False,
-            "min_ram": 0,
-            "min_disk": 0,
-            "owner": None,  # Glance 33's legacy import leaves the image without an owner
-            "os_hidden": False,
-            "os_hash_algo": None,
-            "os_hash_value": None,
-            "id": str(uuid.uuid4()),
-            "created_at": now,
-            "updated_at": now,
-            "tags": [],
-        }
-        record = ImageRecord(doc, None)
+        """The image a legacy import makes: no owner (Glance 33 sets none)."""
+        body = {k: v for k, v in properties.items() if isinstance(k, str)}
+        record = ImageRecord(queued_doc(body, None, str(uuid.uuid4())), None)
         self.region.store.put_image(record)
         return record
 
