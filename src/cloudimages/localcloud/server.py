@@ -17,6 +17,7 @@ import uvicorn
 from .accounts import Account
 from .app import Ports, Services, build
 from .identity import RegionEndpoints
+from .keystone import OpenStackEndpoints
 from .settings import LocalCloudSettings
 
 
@@ -149,6 +150,12 @@ class LocalCloud:
         """The Keystone v3 auth URL (``.../v3``) of the upstream-OpenStack regions."""
         assert self.ports is not None, "start() the local cloud first"
         return f"http://{self.settings.catalog_host}:{self.ports.identity}/v3"
+
+    @property
+    def openstack_endpoints(self) -> list[OpenStackEndpoints]:
+        """Image and object-store roots of each upstream-OpenStack region."""
+        assert self.services is not None, "start() the local cloud first"
+        return self.services.keystone.views.endpoints if self.services.keystone else []
 
     @property
     def accounts(self) -> list[Account]:
