@@ -111,11 +111,8 @@ class ImagesApi:
             Route("/v2/schemas/{name}", g(self.schema), methods=["GET"]),
         ]
 
-    def tenant(self, request: Request, action: str = "get_image") -> str:
-        """The caller's tenant, once the dialect's policy allows ``action``."""
-        return self.authorized(request, action).tenant_id
-
     def authorized(self, request: Request, action: str) -> Account:
+        """The caller, once the dialect's policy allows ``action`` (Glance's policy names)."""
         caller = self.caller(request)
         self.dialect.authorize(caller, action)
         return caller

@@ -27,7 +27,7 @@ from .patch import (
 )
 from .schemas import SCHEMAS, validate_image
 from .store import ImageRecord, ImageStore
-from .views import can_see, image_view, visible_image
+from .views import can_see, image_view
 
 if TYPE_CHECKING:
     from .api import ImagesApi
@@ -92,8 +92,7 @@ class RackspaceDialect(ImagesDialect):
             raise Forbidden(msg)
 
         async def image_file(request: Request) -> Response:
-            caller = api.caller(request)
-            visible_image(api.store, request.path_params["image_id"], caller.tenant_id)
+            api.visible(request.path_params["image_id"], api.caller(request))
             msg = "Image data cannot be uploaded or downloaded here; use an import or export task."
             raise Forbidden(msg)
 
