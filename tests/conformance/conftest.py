@@ -20,6 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from realswift import RealSwift, default_cache_dir, ensure_swift_installed
 from targets import CLOUD_FILES_MAX_FILE_SIZE, Account, ObjectStoreTarget
+from targets_files import FileServer
+
+from tests.helpers.openstack import real_openstack
+
+__all__ = ["real_openstack"]  # re-exported: the real-OpenStack fixture for this folder
 
 SWIFT_USERS = {  # role -> (tempauth user, key, ACL principal of that user)
     "a": ("test:tester", "testing"),
@@ -48,16 +53,37 @@ def real_swift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealSwift]:
 
 @pytest.fixture(scope="session")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The local cloud (Identity v2.0 + Cloud Files emulator) on 127.0.0.1."""
+    """The local cloud (Rackspace regions and an upstream-OpenStack RegionOne) on 127.0.0.1."""
     try:
         from cloudimages.localcloud import LocalCloud, LocalCloudSettings
+        from cloudimages.localcloud.settings import OpenStackRegionSpec, OpenStackUserSpec
     except ImportError as exc:
         pytest.skip(f"cloudimages.localcloud is not usable yet: {exc}")
+    # taskadmin: the admin role on demo1, as upstream task calls need (tasks-need-admin)
+    taskadmin = OpenStackUserSpec(
+        name="taskadmin", password="taskadmin-password", project="demo1", role="admin"
+    )
+    strict = OpenStackRegionSpec(  # as realopenstack.REGIONS' RegionTwo
+        name="RegionTwo",
+        disk_formats=("raw", "qcow2"),
+        import_methods=("glance-direct",),
+        storage_quota=4 * 1024**2,
+    )
     settings = LocalCloudSettings(
-        data_dir=tmp_path_factory.mktemp("localcloud"), token_lifetime=86400.0
+        data_dir=tmp_path_factory.mktemp("localcloud"),
+        token_lifetime=86400.0,
+        openstack_regions=("RegionOne", strict),
+        openstack_users=[taskadmin],
     )
     with LocalCloud(settings) as cloud:
         yield cloud
+
+
+@pytest.fixture(scope="session")
+def local_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
+    """An HTTP file server the local cloud's upstream regions can web-download from."""
+    with FileServer(tmp_path_factory.mktemp("local-files")) as server:
+        yield server
 
 
 def swift_login(swift: RealSwift, role: str) -> Account:

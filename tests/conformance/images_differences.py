@@ -133,6 +133,12 @@ DIFFERENCES = {
 }
 
 
-def on(target_name: str, *, glance: T, localcloud: T) -> T:
-    """The value expected on ``target_name`` ("glance" or "localcloud")."""
+_GLANCE: object = object()
+
+
+def on(target_name: str, *, glance: T, localcloud: T, openstack: T = _GLANCE) -> T:  # type: ignore[assignment]
+    """The value expected on ``target_name``; "openstack" (the local cloud's upstream region)
+    expects Glance's unless the difference says otherwise (see openstack_differences.py)."""
+    if target_name == "openstack":
+        return glance if openstack is _GLANCE else openstack
     return glance if target_name == "glance" else localcloud

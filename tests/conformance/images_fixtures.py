@@ -1,9 +1,11 @@
 """Session servers for the images suite and the parametrised ``image_target`` fixture.
 
-Every test that takes ``image_target`` runs twice: against a real Glance 33 (marked
-``slow``) and against the local cloud (the ``local_cloud`` fixture of conftest.py).  The
-Glance server is cached on the pytest config, so it starts once per session even when
-these fixtures are imported into several test modules (``from images_fixtures import *``).
+Every test that takes ``image_target`` runs three times: against a real Glance 33 (marked
+``slow``), against the local cloud's Rackspace region and against the local cloud's
+upstream-OpenStack region (Keystone v3 tokens, Glance 33 dialect), both from the
+``local_cloud`` fixture of conftest.py.  The Glance server is cached on the pytest config,
+so it starts once per session even when these fixtures are imported into several test
+modules (``from images_fixtures import *``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,15 @@ from images_targets import (
     unique,
 )
 from realglance import RealGlance, default_cache_dir, ensure_glance_installed
+from targets_files import FileServer
 
-__all__ = ["glance_images", "image_target", "localcloud_images", "real_glance"]
+__all__ = [
+    "glance_images",
+    "image_target",
+    "localcloud_images",
+    "openstack_images",
+    "real_glance",
+]
 
 GLANCE_PROJECTS = {"owner": "p-owner", "consumer": "p-consumer", "stranger": "p-stranger"}
 LOCALCLOUD_USERS = {"owner": "alice", "consumer": "bob", "stranger": "carol"}
@@ -65,6 +74,7 @@ def glance_images(real_glance: RealGlance) -> ImagesTarget:
         public_image="",
         creator=glance_create,
         importer=glance_importer(real_glance.serve_dir, real_glance.file_url),
+        admin=glance_account(GLANCE_PROJECTS["owner"], roles="admin,member,reader"),
         **accounts,
     )
     admin = glance_account("p-admin", roles="admin,member,reader")
@@ -132,7 +142,50 @@ def _remove_upload_container(account: ImagesAccount) -> None:
     httpx.delete(container, headers=auth, timeout=30)
 
 
-@pytest.fixture(params=[pytest.param("glance", marks=pytest.mark.slow), "localcloud"])
+def openstack_login(auth_url: str, user: str, project: str) -> ImagesAccount:
+    """Keystone v3 password login into ``project``; the account is that project."""
+    ident = {"user": {"name": user, "domain": {"id": "default"}, "password": f"{user}-password"}}
+    scope = {"project": {"name": project, "domain": {"id": "default"}}}
+    body = {"auth": {"identity": {"methods": ["password"], "password": ident}, "scope": scope}}
+    resp = httpx.post(f"{auth_url}/auth/tokens", json=body, timeout=30)
+    assert resp.status_code == 201, resp.text
+    token = resp.json()["token"]
+    headers = {"X-Auth-Token": resp.headers["X-Subject-Token"], **JSON}
+    return ImagesAccount(token["project"]["id"], headers)
+
+
+@pytest.fixture(scope="session")
+def openstack_images(local_cloud: Any, local_files: FileServer) -> ImagesTarget:
+    """user1/demo1 (owner), user2/demo2 (consumer), user3/demo3 (stranger) in RegionOne.
+
+    ``taskadmin`` holds the admin role on demo1 (tasks need it, as on Glance); the public
+    image is made by ``admin``, since only an admin may publish on Glance 33.
+    """
+    auth_url = local_cloud.keystone_url
+    accounts = {
+        role: openstack_login(auth_url, f"user{n}", f"demo{n}")
+        for n, role in enumerate(("owner", "consumer", "stranger"), start=1)
+    }
+    url = next(e.image_url for e in local_cloud.services.keystone.views.endpoints)
+    target = ImagesTarget(
+        "openstack",
+        url,
+        public_image="",
+        creator=glance_create,
+        importer=glance_importer(local_files.root, local_files.url),
+        admin=openstack_login(auth_url, "taskadmin", "demo1"),
+        **accounts,
+    )
+    admin = openstack_login(auth_url, "admin", "admin")
+    target.public_image = glance_create(target, admin, unique("public"))
+    resp = target.patch(
+        admin, target.public_image, [{"op": "replace", "path": "/visibility", "value": "public"}]
+    )
+    assert resp.status_code == 200, resp.text
+    return target
+
+
+@pytest.fixture(params=[pytest.param("glance", marks=pytest.mark.slow), "localcloud", "openstack"])
 def image_target(request: pytest.FixtureRequest) -> Iterator[ImagesTarget]:
     """A fresh per-test view of one images service; its images are deleted after the test."""
     view: ImagesTarget = request.getfixturevalue(f"{request.param}_images").view()

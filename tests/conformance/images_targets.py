@@ -47,7 +47,7 @@ class ImagesAccount:
 class ImagesTarget:
     """Per-test view of one Cloud Images service; images it made are deleted afterwards."""
 
-    name: str  # "glance" | "localcloud"
+    name: str  # "glance" | "localcloud" | "openstack" (the local cloud's upstream region)
     url: str  # scheme://host:port, without /v2
     owner: ImagesAccount
     consumer: ImagesAccount
@@ -55,6 +55,7 @@ class ImagesTarget:
     public_image: str  # id of a public image every account sees
     creator: Creator
     importer: Importer  # starts an import task of the owner; returns the POST's response
+    admin: ImagesAccount | None = None  # the owner's project with the admin role (tasks)
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     _made: list[tuple[ImagesAccount, str]] = field(default_factory=list)
 
@@ -69,6 +70,7 @@ class ImagesTarget:
             self.public_image,
             self.creator,
             self.importer,
+            self.admin,
         )
 
     def api(self, path: str) -> str:
@@ -77,11 +79,8 @@ class ImagesTarget:
 
     @property
     def task_account(self) -> ImagesAccount:
-        """The owner as task calls need it: on Glance with the admin role (tasks-need-admin)."""
-        if self.name != "glance":
-            return self.owner
-        headers = {**self.owner.headers, "X-Roles": "admin,member,reader"}
-        return ImagesAccount(self.owner.tenant, headers, self.owner.storage_url)
+        """The owner as task calls need it: upstream with the admin role (tasks-need-admin)."""
+        return self.admin or self.owner
 
     def finish_task(self, task_id: str) -> dict[str, Any]:
         """Poll a task until success or failure; the image it made is deleted afterwards."""

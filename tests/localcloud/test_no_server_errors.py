@@ -15,6 +15,7 @@ import pytest
 
 from cloudimages.localcloud import LocalCloud
 from tests.helpers.identity import Session, login
+from tests.helpers.keystone import V3Session, v3_login
 
 METHODS = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "COPY", "OPTIONS"]
 UUID = "00000000-0000-0000-0000-000000000000"
@@ -35,6 +36,19 @@ BODIES: list[bytes] = [
     b'[{"path": "/c/o", "etag": 5, "size_bytes": -1}]',
     b"\xff\xfe\x00garbage",
     b'{"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": ["x"], "apiKey": {}}}}',
+    b'{"auth": {"identity": {"methods": "password", "password": []}}}',
+    b'{"auth": {"identity": {"methods": ["password"], "password": {"user": 5}}}}',
+    b'{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": 1,'
+    b' "domain": {"name": []}, "password": 2}}}, "scope": {"project": {"domain": 3}}}}',
+    b'{"auth": {"identity": {"methods": ["application_credential"],'
+    b' "application_credential": {"name": 1, "user": {"id": []}, "secret": null}}}}',
+    b'{"auth": {"identity": {"methods": ["token"], "token": {"id": 7}}, "scope": {"system": 1}}}',
+    b'{"application_credential": {"name": "n", "roles": [{"id": 1}], "expires_at": "x"}}',
+    b'{"application_credential": {"name": ["n"], "secret": 5, "description": 6}}',
+    b'{"method": {"name": "web-download", "uri": 5}}',
+    b'{"method": "glance-direct"}',
+    b'{"name": 5, "disk_format": "floppy", "id": "x", "tags": "t", "visibility": 1}',
+    b'{"tags": [{}, []], "name": "n", "min_ram": -1, "os_hidden": "yes", "owner": null}',
 ]
 CONTENT_TYPES = [
     "application/json",
@@ -107,6 +121,89 @@ def _headers(rng: random.Random, session: Session) -> dict[str, str]:
     for key, value in rng.sample(extras, 3):
         headers[key] = value
     return headers
+
+
+def _keystone_paths(v3: V3Session) -> list[str]:
+    creds = f"/v3/users/{v3.user_id}/application_credentials"
+    return [
+        "/",
+        "/v3",
+        "/v3/auth/tokens",
+        "/v3/auth/tokens?nocatalog",
+        "/v3/auth/projects",
+        "/v3/auth/domains",
+        "/v3/auth/system",
+        "/v3/auth/catalog",
+        f"/v3/users/{v3.user_id}",
+        "/v3/users/nobody/projects",
+        f"/v3/projects/{v3.project_id}",
+        creds,
+        f"{creds}/{UUID}",
+        "/v3/users/nobody/application_credentials",
+        "/v3/%ff",
+    ]
+
+
+def _upstream_image_paths(v3: V3Session) -> list[str]:
+    return [
+        "/",
+        "/versions",
+        "/v2/images",
+        f"/v2/images/{UUID}/file",
+        f"/v2/images/{UUID}/stage",
+        f"/v2/images/{UUID}/import",
+        f"/v2/images/{UUID}/tasks",
+        "/v2/images?sort=name:up&sort_key=name&os_hidden=maybe&visibility=all",
+        "/v2/images?sort=nope,id:asc&member_status=x",
+        "/v2/info/import",
+        "/v2/info/stores",
+        "/v2/info/usage",
+        "/v2/tasks",
+        f"/v2/tasks/{UUID}",
+        "/v2/schemas/image",
+        f"/v2/images/{UUID}/members/{v3.project_id}",
+    ]
+
+
+def _v3_headers(rng: random.Random, v3: V3Session) -> dict[str, str]:
+    headers = {"X-Auth-Token": rng.choice([v3.token, v3.token, "bogus", ""])}
+    headers["Content-Type"] = rng.choice([*CONTENT_TYPES, "application/octet-stream"])
+    extras = [
+        ("X-Subject-Token", rng.choice([v3.token, "bogus", ""])),
+        ("Range", rng.choice(["bytes=9-2", "bytes=-0", "bytes=1-2,3-4", "bytes=x"])),
+        ("Content-Range", "bytes 7-/x"),
+        ("Accept", rng.choice(["application/json", "text/html", ""])),
+    ]
+    for key, value in rng.sample(extras, 3):
+        headers[key] = value
+    return headers
+
+
+@pytest.mark.parametrize("service", ["keystone", "upstream-images", "upstream-files"])
+def test_upstream_services_never_answer_a_server_error(cloud: LocalCloud, service: str) -> None:
+    """The same corpus against Keystone v3 and RegionOne's Glance and Swift: below 500."""
+    rng = random.Random(f"no-500-{service}")
+    v3 = v3_login(cloud.keystone_url, "user1", "demo1")
+    if service == "keystone":
+        base, paths = cloud.keystone_url.removesuffix("/v3"), _keystone_paths(v3)
+    elif service == "upstream-images":
+        base, paths = v3.endpoint("image"), _upstream_image_paths(v3)
+    else:
+        storage = v3.endpoint("object-store")
+        base = storage.split("/v1/")[0]
+        account = storage.rsplit("/", 1)[-1]
+        paths = [f"/v1/{account}", f"/v1/{account}/c-fuzz", f"/v1/{account}/c-fuzz/o"]
+        paths += ["/v1/AUTH_nobody/c/o", "/info"]
+        httpx.put(f"{storage}/c-fuzz", headers=v3.headers)
+    failures = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for method, path in itertools.product(METHODS, paths):
+            for body in rng.sample(BODIES, 3):
+                response = http.request(method, path, content=body, headers=_v3_headers(rng, v3))
+                if response.status_code >= 500:
+                    failures.append(f"{method} {path} {body[:40]!r} -> {response.status_code}")
+    assert failures == []
+    assert v3_login(cloud.keystone_url, "user1", "demo1").token
 
 
 @pytest.mark.parametrize("service", ["identity", "images", "files"])

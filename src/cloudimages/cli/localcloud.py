@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from ._common import console, errors
 
-app = typer.Typer(no_args_is_help=True, help="Run the local Rackspace-like cloud.")
+app = typer.Typer(
+    no_args_is_help=True, help="Run the local cloud (Rackspace and upstream OpenStack)."
+)
 
 
 @app.command("serve")
@@ -31,6 +34,17 @@ def localcloud_serve(
     region: Annotated[
         list[str] | None, typer.Option(help="Regions to serve (default DFW, IAD, ORD).")
     ] = None,
+    openstack_region: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Upstream-OpenStack regions (Keystone v3, Glance, Swift); repeatable."
+            " Default RegionOne; 'none' for no such region."
+        ),
+    ] = None,
+    openstack_user: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra Keystone v3 user NAME:PASSWORD:PROJECT[:ROLE]; repeatable."),
+    ] = None,
     token_lifetime: Annotated[float, typer.Option(help="Seconds a token stays valid.")] = 86400.0,
     faults: Annotated[
         str,
@@ -46,11 +60,16 @@ def localcloud_serve(
 ) -> None:
     """Serve Identity, Cloud Images and Cloud Files in the foreground (Ctrl-C stops)."""
     from ..localcloud import AccountSpec, LocalCloud, LocalCloudSettings
+    from ..localcloud.settings import OpenStackUserSpec
 
     try:
         extra = [AccountSpec.parse(spec) for spec in account or []]
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--account") from None
+    try:
+        os_users = [OpenStackUserSpec.parse(spec) for spec in openstack_user or []]
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--openstack-user") from None
     fields: dict[str, object] = {
         "host": host,
         "port": port,
@@ -62,7 +81,16 @@ def localcloud_serve(
     }
     if region:
         fields["regions"] = tuple(region)
-    cloud = LocalCloud(LocalCloudSettings(**fields))  # type: ignore[arg-type]
+    if openstack_region:
+        names = [r for r in openstack_region if r.lower() != "none"]
+        fields["openstack_regions"] = tuple(names)
+    fields["openstack_users"] = os_users
+    try:
+        settings = LocalCloudSettings(**fields)  # type: ignore[arg-type]
+    except ValidationError as err:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in err.errors())
+        raise typer.BadParameter(reasons) from None
+    cloud = LocalCloud(settings)
     try:
         cloud._prepare()
     except ValueError as err:
@@ -94,5 +122,28 @@ def _print_cloud(cloud: object) -> None:
         """-d '{"auth": {"RAX-KSKEY:apiKeyCredentials": """
         """{"username": "alice", "apiKey": "alice-api-key"}}}'"""
     )
+    _print_openstack(cloud)
     console.print(f"State in {Path(cloud.settings.data_dir).resolve()}. Ctrl-C stops.")
     sys.stdout.flush()
+
+
+def _print_openstack(cloud: object) -> None:
+    """Keystone v3, its users and the upstream regions (nothing when there are none)."""
+    from ..localcloud import LocalCloud
+
+    assert isinstance(cloud, LocalCloud)
+    services = cloud.services
+    if services is None or services.keystone is None or not services.upstream:
+        return
+    console.print(f"[bold]Keystone v3[/bold]  {cloud.keystone_url}  (POST /auth/tokens)")
+    table = Table("user", "password", "domain", "project", "roles", title="OpenStack users")
+    directory = services.keystone.directory
+    for (user_id, project_id), roles in directory.grants.items():
+        user, project = directory.users[user_id], directory.projects[project_id]
+        table.add_row(user.name, user.password, user.domain.name, project.name, ",".join(roles))
+    console.print(table)
+    for endpoint in services.keystone.views.endpoints:
+        console.print(
+            f"{endpoint.region}: image {endpoint.image_url}"
+            f"  object-store {endpoint.files_root}/v1/AUTH_<project id>"
+        )

@@ -30,10 +30,12 @@ from .images.service import (
 )
 from .images.store import ImageRecord, ImageStore
 from .imagetasks import TaskEngine, task_routes
+from .keystone import Keystone, OpenStackEndpoints, build_keystone, keystone_routes
 from .objects.blobs import BlobStore
 from .objects.service import CloudFiles
 from .objects.store import ObjectStore
 from .settings import DEFAULT_ACCOUNTS, LocalCloudSettings
+from .upstream import UpstreamRegion, build_upstream_region
 
 
 class PortRouter:
@@ -77,6 +79,8 @@ class Services:
     faults: FaultInjector
     engines: dict[str, TaskEngine]
     router: PortRouter
+    keystone: Keystone | None = None
+    upstream: dict[str, UpstreamRegion] = field(default_factory=dict)
 
     def start(self) -> None:
         """Start background work: the import/export task engines (and their recovery)."""
@@ -87,6 +91,8 @@ class Services:
         """Stop the engines first, then close the database they write to."""
         for engine in self.engines.values():
             engine.stop()
+        for region in self.upstream.values():
+            region.close()
         self.db.close()
 
 
@@ -108,8 +114,14 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
     identity = Identity(db, accounts, endpoints, settings.token_lifetime)
     faults = FaultInjector(seed=settings.fault_seed)
     faults.load_spec(settings.faults)
+    upstream_apps: dict[int, tuple[str, ASGIApp]] = {}
+    keystone, upstream = _openstack(settings, ports, db, data_dir, upstream_apps)
     identity_app = Starlette(
-        routes=[*identity_routes(identity), *fault_admin_routes(faults, identity)]
+        routes=[
+            *identity_routes(identity),
+            *fault_admin_routes(faults, identity),
+            *keystone_routes(keystone),
+        ]
     )
     apps: dict[int, ASGIApp] = {ports.identity: FaultMiddleware(identity_app, faults, "identity")}
     stores, image_stores, image_blobs, engines = {}, {}, {}, {}
@@ -145,6 +157,8 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         ]
         images_app = build_images_app(routes)
         apps[ports.images[region]] = FaultMiddleware(images_app, faults, f"images:{region}")
+    for port, (service, app) in upstream_apps.items():
+        apps[port] = FaultMiddleware(app, faults, service)
     return Services(
         db,
         accounts,
@@ -156,7 +170,43 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
         faults,
         engines,
         PortRouter(apps),
+        keystone,
+        upstream,
     )
+
+
+def _openstack(
+    settings: LocalCloudSettings,
+    ports: Ports,
+    db: Database,
+    data_dir: Path,
+    apps: dict[int, tuple[str, ASGIApp]],
+) -> tuple[Keystone, dict[str, UpstreamRegion]]:
+    """Keystone v3 and the upstream-OpenStack regions; fills ``apps`` (port -> service)."""
+    host = settings.catalog_host
+    endpoints = [
+        OpenStackEndpoints(
+            region=spec.name,
+            image_url=f"http://{host}:{ports.images[spec.name]}",
+            files_root=f"http://{host}:{ports.files[spec.name]}",
+        )
+        for spec in settings.openstack_regions
+    ]
+    keystone = build_keystone(db, settings, endpoints, base_url=f"http://{host}:{ports.identity}")
+    regions = {}
+    for spec, endpoint in zip(settings.openstack_regions, endpoints, strict=True):
+        region = build_upstream_region(
+            spec,
+            db=db,
+            keystone=keystone,
+            data_dir=data_dir,
+            images_url=endpoint.image_url,
+            task_delay=settings.task_processing_delay,
+        )
+        regions[spec.name] = region
+        apps[ports.images[spec.name]] = (f"images:{spec.name}", region.images_app)
+        apps[ports.files[spec.name]] = (f"files:{spec.name}", region.files_app)
+    return keystone, regions
 
 
 def _blob_deleter(blobs: BlobStore) -> Callable[[ImageRecord], None]:

@@ -17,6 +17,7 @@ import uvicorn
 from .accounts import Account
 from .app import Ports, Services, build
 from .identity import RegionEndpoints
+from .keystone import OpenStackEndpoints
 from .settings import LocalCloudSettings
 
 
@@ -112,7 +113,8 @@ class LocalCloud:
             return self._listen(base + offset if base else 0)
 
         ports = Ports(identity=port_for(0))
-        for index, region in enumerate(self.settings.regions):
+        upstream = [spec.name for spec in self.settings.openstack_regions]
+        for index, region in enumerate((*self.settings.regions, *upstream)):
             ports.images[region] = port_for(1 + 2 * index)
             ports.files[region] = port_for(2 + 2 * index)
         return ports
@@ -142,6 +144,18 @@ class LocalCloud:
     def identity_url(self) -> str:
         assert self.ports is not None, "start() the local cloud first"
         return f"http://{self.settings.catalog_host}:{self.ports.identity}/v2.0"
+
+    @property
+    def keystone_url(self) -> str:
+        """The Keystone v3 auth URL (``.../v3``) of the upstream-OpenStack regions."""
+        assert self.ports is not None, "start() the local cloud first"
+        return f"http://{self.settings.catalog_host}:{self.ports.identity}/v3"
+
+    @property
+    def openstack_endpoints(self) -> list[OpenStackEndpoints]:
+        """Image and object-store roots of each upstream-OpenStack region."""
+        assert self.services is not None, "start() the local cloud first"
+        return self.services.keystone.views.endpoints if self.services.keystone else []
 
     @property
     def accounts(self) -> list[Account]:

@@ -8,8 +8,9 @@ so test harnesses and ``cloudimages localcloud serve`` configure it the same way
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_REGIONS = ("DFW", "IAD", "ORD")
@@ -43,6 +44,47 @@ DEFAULT_ACCOUNTS = (
 )
 
 
+class OpenStackUserSpec(BaseModel):
+    """A Keystone v3 user of the upstream-OpenStack regions, with a role on one project."""
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[^:]+$")
+    password: str = Field(min_length=1, max_length=128)
+    project: str = Field(min_length=1, max_length=64, pattern=r"^[^:]+$")
+    role: Literal["admin", "member", "reader"] = "member"
+    domain: str = Field(default="Default", min_length=1, max_length=64)
+
+    @classmethod
+    def parse(cls, spec: str) -> OpenStackUserSpec:
+        """Read ``NAME:PASSWORD:PROJECT[:ROLE]`` as given to ``--openstack-user``."""
+        parts = spec.split(":")
+        if len(parts) not in (3, 4) or not all(parts):
+            msg = f"OpenStack user {spec!r} is not NAME:PASSWORD:PROJECT[:ROLE]"
+            raise ValueError(msg)
+        role = parts[3] if len(parts) == 4 else "member"
+        return cls(name=parts[0], password=parts[1], project=parts[2], role=role)  # type: ignore[arg-type]
+
+
+class OpenStackRegionSpec(BaseModel):
+    """An upstream-OpenStack region: its own Glance and Swift, tokens from Keystone v3.
+
+    The options mirror Glance's: ``disk_formats`` (``[image_format] disk_formats``; None
+    is Glance's default list), ``import_methods`` (``enabled_import_methods``) and
+    ``storage_quota`` (``user_storage_quota``, bytes per project; None: unlimited).
+    """
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    disk_formats: tuple[str, ...] | None = None
+    import_methods: tuple[Literal["glance-direct", "web-download", "copy-image"], ...] = (
+        "glance-direct",
+        "web-download",
+        "copy-image",
+    )
+    storage_quota: int | None = Field(default=None, ge=0)
+
+
+DEFAULT_OPENSTACK_REGIONS = (OpenStackRegionSpec(name="RegionOne"),)
+
+
 class LocalCloudSettings(BaseSettings):
     """How one local cloud runs."""
 
@@ -74,6 +116,13 @@ class LocalCloudSettings(BaseSettings):
         default=1_048_576_000, ge=1, description="Size of each exported DLO segment (bytes)."
     )
     member_limit: int = Field(default=128, ge=1, description="Members one image may have.")
+    openstack_regions: tuple[OpenStackRegionSpec, ...] = Field(
+        default=DEFAULT_OPENSTACK_REGIONS,
+        description="Regions speaking upstream OpenStack (Keystone v3, Glance, Swift).",
+    )
+    openstack_users: list[OpenStackUserSpec] = Field(
+        default_factory=list, description="Extra Keystone v3 users (beside the seeded ones)."
+    )
     faults: str = Field(default="", description="Start-up fault rules (faults/spec.py).")
     fault_seed: int | None = Field(
         default=None, description="Seed of the fault rate rolls, for repeatable chaos runs."
@@ -87,6 +136,26 @@ class LocalCloudSettings(BaseSettings):
             msg = "at least one region is needed"
             raise ValueError(msg)
         return upper
+
+    @field_validator("openstack_regions", mode="before")
+    @classmethod
+    def _region_names(cls, regions: object) -> object:
+        """A plain name is a region with Glance's default configuration."""
+        if isinstance(regions, list | tuple):
+            return tuple({"name": r} if isinstance(r, str) else r for r in regions)
+        return regions
+
+    @model_validator(mode="after")
+    def _distinct_region_names(self) -> LocalCloudSettings:
+        names = [r.name for r in self.openstack_regions]
+        if len(set(names)) != len(names):
+            msg = f"OpenStack regions {names} repeat a name"
+            raise ValueError(msg)
+        clash = set(self.regions) & {n.upper() for n in names}
+        if clash:
+            msg = f"regions {sorted(clash)} are both Rackspace and OpenStack regions"
+            raise ValueError(msg)
+        return self
 
     @property
     def catalog_host(self) -> str:

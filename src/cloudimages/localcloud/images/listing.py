@@ -1,18 +1,20 @@
 """``GET /images``: the visible union, every filter of the spec, sorting, paging.
 
-Rackspace runs Juno-era Glance: the default list is public + own + shared-with-me
-images whose member status is ``member_status`` (default ``accepted``); any
-unknown query parameter filters on an image property by exact match.
+Which images a list starts from is the dialect's (``visible_union``); then any
+unknown query parameter filters on an image property by exact match, the result is
+sorted (``sort_key``/``sort_dir``, or the dialect's ``sort=``) and paged by marker.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
+from ..accounts import Account
+from .dialect import ImagesDialect
 from .errors import BadRequest
 from .store import ImageRecord, ImageStore
-from .views import can_see, image_view
 
 SORT_KEYS = (
     "name",
@@ -26,17 +28,19 @@ SORT_KEYS = (
 )
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
-_SPECIAL = {
-    "limit",
-    "marker",
-    "sort_key",
-    "sort_dir",
-    "visibility",
-    "member_status",
-    "tag",
-    "size_min",
-    "size_max",
-}
+_SPECIAL = frozenset(
+    {
+        "limit",
+        "marker",
+        "sort_key",
+        "sort_dir",
+        "visibility",
+        "member_status",
+        "tag",
+        "size_min",
+        "size_max",
+    }
+)
 _UNFILTERABLE = {"self", "file", "schema", "changes-since", "tags", "locations", "direct_url"}
 
 
@@ -66,20 +70,26 @@ def parse_sort(params: dict[str, str]) -> tuple[str, str]:
     return key, direction
 
 
-def list_images(store: ImageStore, tenant: str, items: list[tuple[str, str]]) -> dict[str, Any]:
+def list_images(
+    store: ImageStore, caller: Account, items: list[tuple[str, str]], dialect: ImagesDialect
+) -> dict[str, Any]:
     params = dict(items)
     tags = [v for k, v in items if k == "tag"]
     limit = parse_limit(params.get("limit"))
-    sort_key, sort_dir = parse_sort(params)
-    union = _visible_union(store, tenant, params)
-    chosen = [r for r in union if _matches(r, params, tags)]
-    chosen.sort(key=lambda r: _sort_value(r, sort_key), reverse=sort_dir == "desc")
+    keys = dialect.sort_keys(params) or [parse_sort(params)]
+    union = dialect.visible_union(store, caller, params)
+    special = _SPECIAL | dialect.list_params
+    chosen = [r for r in union if _matches(r, params, tags, special)]
+    chosen.sort(key=functools.cmp_to_key(functools.partial(_compare, keys=keys)))
     marker = params.get("marker")
     if marker is not None:
-        chosen = _after_marker(store, tenant, marker, chosen, sort_key=sort_key, sort_dir=sort_dir)
+        record = store.get_image(marker)
+        if record is None or not dialect.can_see(store, record, caller):
+            raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
+        chosen = [r for r in chosen if _compare(r, record, keys) > 0]
     page = chosen[:limit]
     body: dict[str, Any] = {
-        "images": [image_view(r) for r in page],
+        "images": [dialect.view(r) for r in page],
         "first": _link(items, None),
         "schema": "/v2/schemas/images",
     }
@@ -88,53 +98,20 @@ def list_images(store: ImageStore, tenant: str, items: list[tuple[str, str]]) ->
     return body
 
 
-def _after_marker(
-    store: ImageStore,
-    tenant: str,
-    marker: str,
-    chosen: list[ImageRecord],
-    *,
-    sort_key: str,
-    sort_dir: str,
-) -> list[ImageRecord]:
-    """The images after the marker's sort position; the marker itself need not match filters."""
-    record = store.get_image(marker)
-    if record is None or not can_see(store, record, tenant):
-        raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
-    position = _sort_value(record, sort_key)
-    if sort_dir == "desc":
-        return [r for r in chosen if _sort_value(r, sort_key) < position]
-    return [r for r in chosen if _sort_value(r, sort_key) > position]
+def _compare(a: ImageRecord, b: ImageRecord, keys: list[tuple[str, str]]) -> int:
+    """Order by each (key, direction); ties by created_at and id in the last direction."""
+    tie_break = [("created_at", keys[-1][1]), ("id", keys[-1][1])]
+    for key, direction in (*keys, *tie_break):
+        left, right = _sort_value(a, key), _sort_value(b, key)
+        if left != right:
+            ascending = -1 if left < right else 1
+            return ascending if direction == "asc" else -ascending
+    return 0
 
 
-def _visible_union(store: ImageStore, tenant: str, params: dict[str, str]) -> list[ImageRecord]:
-    visibility = params.get("visibility")
-    if visibility not in (None, "public", "private", "shared"):
-        raise BadRequest(f"Invalid visibility value: {visibility}")
-    member_status = params.get("member_status", "accepted")
-    if member_status not in ("pending", "accepted", "rejected", "all"):
-        raise BadRequest(f"Invalid status value: {member_status}")
-    memberships = store.memberships(tenant)
-
-    def shared_ok(image_id: str) -> bool:
-        status = memberships.get(image_id)
-        return status is not None and member_status in ("all", status)
-
-    out = []
-    for record in store.all_images():
-        public = record.doc.get("visibility") == "public"
-        if visibility == "shared":
-            keep = record.owner != tenant and shared_ok(record.id)
-        else:
-            keep = public or record.owner == tenant or shared_ok(record.id)
-            if visibility is not None:
-                keep = keep and record.doc.get("visibility") == visibility
-        if keep:
-            out.append(record)
-    return out
-
-
-def _matches(record: ImageRecord, params: dict[str, str], tags: list[str]) -> bool:
+def _matches(
+    record: ImageRecord, params: dict[str, str], tags: list[str], special: frozenset[str]
+) -> bool:
     doc = record.doc
     if any(tag not in doc.get("tags", []) for tag in tags):
         return False
@@ -148,7 +125,7 @@ def _matches(record: ImageRecord, params: dict[str, str], tags: list[str]) -> bo
             if size is None or (size < limit if bound == "size_min" else size > limit):
                 return False
     for key, wanted in params.items():
-        if key in _SPECIAL:
+        if key in special:
             continue
         if key in _UNFILTERABLE:
             raise BadRequest(f"Invalid filter: {key}")
@@ -165,10 +142,9 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _sort_value(record: ImageRecord, key: str) -> tuple[Any, ...]:
+def _sort_value(record: ImageRecord, key: str) -> tuple[bool, Any]:
     value = record.doc.get(key)
-    primary = (value is not None, value if value is not None else 0)
-    return (primary, record.doc.get("created_at", ""), record.id)
+    return (value is not None, value if value is not None else 0)
 
 
 def _link(items: list[tuple[str, str]], marker: str | None) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import Forbidden, NotFound
 from .store import ImageRecord, ImageStore
 
 
@@ -22,19 +21,3 @@ def can_see(store: ImageStore, record: ImageRecord, tenant: str) -> bool:
     if record.owner == tenant or record.doc.get("visibility") == "public":
         return True
     return store.member(record.id, tenant) is not None
-
-
-def visible_image(store: ImageStore, image_id: str, tenant: str) -> ImageRecord:
-    """The image if this tenant may see it; 404 otherwise (never 403: no existence leak)."""
-    record = store.get_image(image_id)
-    if record is None or not can_see(store, record, tenant):
-        raise NotFound(f"No image found with ID {image_id}")
-    return record
-
-
-def owned_image(store: ImageStore, image_id: str, tenant: str, action: str) -> ImageRecord:
-    """The image if this tenant owns it; 403 if it can only see it, 404 if not even that."""
-    record = visible_image(store, image_id, tenant)
-    if record.owner != tenant:
-        raise Forbidden(f"You are not permitted to {action} image {image_id}.")
-    return record
