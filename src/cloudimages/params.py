@@ -13,7 +13,7 @@ Nothing here imports Prefect, so the CLI can build a request fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .client.units import GiB, MiB
@@ -82,11 +83,6 @@ _FORM = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 class _Request(BaseModel):
     model_config = _FORM
 
-    @field_validator("region", "source_region", mode="after", check_fields=False)
-    @classmethod
-    def _upper(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
-
 
 class ImportRequest(_Request):
     """Import a disk image file or URL into an account as a verified image."""
@@ -127,6 +123,21 @@ class ImportRequest(_Request):
     max_download_gb: float = Field(
         default=200.0, gt=0, description="Largest URL source to download, GiB."
     )
+    web_download: bool = Field(
+        default=False,
+        description="OpenStack, URL sources: have the cloud fetch the URL itself (Glance's"
+        " web-download): nothing is downloaded here; the cloud checks the format.",
+    )
+    source_format: str | None = Field(
+        default=None,
+        description="What the source is (qcow2, raw, vhd, vmdk...); default: what its name says."
+        " Checked against its bytes before anything reads it.",
+    )
+    disk_format: str | None = Field(
+        default=None,
+        description="Import as this disk format (qcow2, raw, vhd...); default: the source's when"
+        " the target takes it, else the one the target prefers (Rackspace: VHD).",
+    )
     download_stall_seconds: float = Field(
         default=60.0, gt=0, description="Give up a URL download that sends nothing this long, s."
     )
@@ -157,8 +168,10 @@ class ExportRequest(_Request):
 
     image_id: str = Field(min_length=1, description="The image to export (the account owns it).")
     account: BlockName
-    container: ExportContainer = Field(
-        description="Cloud Files container to export into (no '.', '/' or '?')."
+    container: ExportContainer | None = Field(
+        default=None,
+        description="Container to export into (no '.', '/' or '?'); an OpenStack cloud's"
+        " image can also go straight to a file (--download-to) without one.",
     )
     region: Region = None
     download_to: str | None = Field(
@@ -170,6 +183,13 @@ class ExportRequest(_Request):
     task_timeout_minutes: float = Field(
         default=TASK_TIMEOUT_MINUTES, gt=0, description="How long the export task may take."
     )
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Self:
+        if self.container is None and self.download_to is None and self.compare_with is None:
+            msg = "say where the export goes: a container, a file to download to, or both"
+            raise ValueError(msg)
+        return self
 
 
 class ShareRequest(_Request):

@@ -17,9 +17,11 @@ from ..errors import ConfigurationError
 from ._common import prefect_defaults
 
 if TYPE_CHECKING:
-    from ..blocks import CloudImagesAccount
+    from ..blocks import AccountBlock
 
-BLOCK_TYPE_SLUG = "cloud-images-account"
+#: Block type slug -> the dialect it holds, for listings.
+BLOCK_TYPES = {"cloud-images-account": "rackspace", "openstack-account": "openstack"}
+SECRET_FIELDS = frozenset({"api_key", "password", "application_credential_secret"})
 _BLOCK_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -49,7 +51,7 @@ def prefect_api() -> Iterator[None]:
         raise ConfigurationError(msg) from err
 
 
-def load_account(name: str) -> CloudImagesAccount:
+def load_account(name: str) -> AccountBlock:
     """The block named ``name``; ``ConfigurationError`` saying how to create a missing one."""
     prefect_defaults()
     from ..blocks import load_account as load
@@ -59,16 +61,19 @@ def load_account(name: str) -> CloudImagesAccount:
 
 
 def account_exists(name: str) -> bool:
+    """Whether a block of either account type has this name."""
     prefect_defaults()
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
     with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            client.read_block_document_by_name(name, BLOCK_TYPE_SLUG, include_secrets=False)
-        except ObjectNotFound:
-            return False
-    return True
+        for slug in BLOCK_TYPES:
+            try:
+                client.read_block_document_by_name(name, slug, include_secrets=False)
+            except ObjectNotFound:
+                continue
+            return True
+    return False
 
 
 def refuse_existing(name: str) -> None:
@@ -78,44 +83,57 @@ def refuse_existing(name: str) -> None:
         raise ConfigurationError(msg)
 
 
-def save_account(block: CloudImagesAccount, name: str) -> None:
-    """Save the block as ``name``, replacing one of that name."""
+def save_account(block: AccountBlock, name: str) -> None:
+    """Save the block as ``name``, replacing one of that name (of either type)."""
     with prefect_api():
+        _delete_other_types(name, keep=block.get_block_type_slug())
         block.save(name, overwrite=True)
 
 
 def list_accounts() -> list[dict[str, Any]]:
-    """Every saved account block as ``name`` + fields, the API key left out."""
+    """Every saved account block as ``name``, ``kind`` + fields, secrets left out."""
     prefect_defaults()
     from prefect.client.orchestration import get_client
     from prefect.exceptions import PrefectHTTPStatusError
 
-    with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            documents = client.read_block_documents_by_type(BLOCK_TYPE_SLUG, include_secrets=False)
-        except PrefectHTTPStatusError as err:
-            if err.response.status_code == 404:  # the type is registered by the first save
-                return []
-            raise
     rows = []
-    for document in sorted(documents, key=lambda d: d.name or ""):
-        data = {k: v for k, v in document.data.items() if k != "api_key"}
-        rows.append({"name": document.name, **data})
-    return rows
+    with prefect_api(), get_client(sync_client=True) as client:
+        for slug, kind in BLOCK_TYPES.items():
+            try:
+                documents = client.read_block_documents_by_type(slug, include_secrets=False)
+            except PrefectHTTPStatusError as err:
+                if err.response.status_code == 404:  # a type is registered by its first save
+                    continue
+                raise
+            for document in documents:
+                data = {k: v for k, v in document.data.items() if k not in SECRET_FIELDS}
+                rows.append({"name": document.name, "kind": kind, **data})
+    return sorted(rows, key=lambda row: str(row["name"]))
 
 
 def delete_account(name: str) -> None:
     """Delete the block named ``name`` (``ConfigurationError`` if there is none)."""
     prefect_defaults()
+    with prefect_api():
+        if not _delete_other_types(name, keep=None):
+            msg = f"no account block named {name!r}; see `cloudimages accounts list`"
+            raise ConfigurationError(msg)
+
+
+def _delete_other_types(name: str, *, keep: str | None) -> int:
+    """Delete blocks named ``name`` of every account type but ``keep``; how many went."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            document = client.read_block_document_by_name(
-                name, BLOCK_TYPE_SLUG, include_secrets=False
-            )
+    deleted = 0
+    with get_client(sync_client=True) as client:
+        for slug in BLOCK_TYPES:
+            if slug == keep:
+                continue
+            try:
+                document = client.read_block_document_by_name(name, slug, include_secrets=False)
+            except ObjectNotFound:
+                continue
             client.delete_block_document(document.id)
-        except ObjectNotFound as err:
-            msg = f"no Cloud Images account block named {name!r}; see `cloudimages accounts list`"
-            raise ConfigurationError(msg) from err
+            deleted += 1
+    return deleted

@@ -40,6 +40,9 @@ DEMO_ACCOUNTS = {
     "demo-bob": ("bob", "DFW"),
     "demo-carol": ("carol", "IAD"),
 }
+#: The private cloud the image migrates to: a Keystone v3 user, project and region.
+PRIVATE_CLOUD = ("user1", "demo1", "RegionOne")
+PRIVATE_BLOCK = "demo-private"
 IMAGE_NAME = "cloudimages-demo"
 EXPORT_CONTAINER = "cloudimages-demo-export"
 DISK_SIZE = "8M"
@@ -168,6 +171,19 @@ class _Demo:
             saved[block_name] = block
         return saved
 
+    def private_cloud(self, cloud: LocalCloud) -> None:
+        """The OpenStack block of the local cloud's private-cloud region (Keystone v3)."""
+        from ..blocks import OpenStackAccount
+
+        user, project, region = PRIVATE_CLOUD
+        OpenStackAccount(
+            auth_url=cloud.keystone_url,
+            username=user,
+            password=SecretStr(f"{user}-password"),
+            project_name=project,
+            region=region,
+        ).save(PRIVATE_BLOCK, overwrite=True)
+
     def keep(self, name: str, flow_report: BaseModel) -> dict[str, Any]:
         data = flow_report.model_dump(mode="json")
         self.report.reports[name] = data
@@ -240,7 +256,9 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
         detail.append(_connect_prefect(demo.report.prefect_api))
     with demo.step("save account blocks") as detail:
         blocks = demo.blocks(cloud)
+        demo.private_cloud(cloud)
         detail.append(", ".join(f"{n} ({u}, {r})" for n, (u, r) in DEMO_ACCOUNTS.items()))
+        detail.append(f"{PRIVATE_BLOCK} (OpenStack {PRIVATE_CLOUD[0]}, {PRIVATE_CLOUD[2]})")
     alice, bob, carol = blocks["demo-alice"], blocks["demo-bob"], blocks["demo-carol"]
 
     with demo.step("import into alice (DFW)") as detail:
@@ -292,6 +310,8 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
         _check(copy.status == "active", f"carol's copy {copy.id} is {copy.status}, not active")
         detail.append(f"carol has image {copy.id} ({target.mode}) active in IAD")
 
+    _migrate(demo, image_id, source)
+
     with demo.step("export from alice, download and compare") as detail:
         download = demo.work / "export" / f"{image_id}.vhd"
         download.parent.mkdir(parents=True, exist_ok=True)
@@ -312,4 +332,34 @@ def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
         detail.append(
             f"{EXPORT_CONTAINER}/{exported.object}: {exported.segments} segment(s), "
             "same content as the source (qemu-img compare)"
+        )
+
+
+def _migrate(demo: _Demo, image_id: str, source: Path) -> None:
+    """Rackspace DFW → the private cloud: replicate, then download there and compare."""
+    from ..flows import export_image, replicate_image
+    from ..params import ExportRequest, ReplicateRequest
+
+    region = PRIVATE_CLOUD[2]
+    with demo.step(f"migrate to the private cloud ({region})") as detail:
+        moved = replicate_image(
+            ReplicateRequest(image_id=image_id, source="demo-alice", targets=[PRIVATE_BLOCK])
+        )
+        demo.keep("migrate", moved)
+        target = moved.targets[0]
+        _check(target.image_id is not None, f"migrating failed: {target.message}")
+        assert target.image_id is not None
+        download = demo.work / "private" / f"{target.image_id}.img"
+        download.parent.mkdir(parents=True, exist_ok=True)
+        export_image(
+            ExportRequest(
+                image_id=target.image_id,
+                account=PRIVATE_BLOCK,
+                download_to=str(download),
+                compare_with=str(source),
+            )
+        )
+        detail.append(
+            f"image {target.image_id} active in {region} ({target.local_copy or 'streamed'});"
+            " downloaded from there, same content as the source (qemu-img compare)"
         )

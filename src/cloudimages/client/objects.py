@@ -66,6 +66,11 @@ class ObjectsClient:
         )
 
     @property
+    def swift(self) -> SwiftSession:
+        """The connection pool and call policy this client uses (for the client's own modules)."""
+        return self._session
+
+    @property
     def endpoint(self) -> str:
         """The object-store URL this client talks to (``…/v1/<account>``)."""
         return self._session.url

@@ -31,10 +31,17 @@ from ..steps.catalog import (
     verify_image,
 )
 from ..steps.clouds import account_region
-from ..steps.diskimages import check_fits, convert_to_vhd, inspect_disk_image
+from ..steps.diskimages import (
+    check_fits,
+    convert_disk_image,
+    import_format,
+    inspect_disk_image,
+    needs_conversion,
+)
 from ..steps.sequences import deadline_after, import_once
 from ..steps.sources import Source, fetch_source, source_name, sweep_work_dir, work_dir
 from ..steps.transfers import discard_staged, stage_image
+from ._by_url import import_by_url
 from ._publish import publish, with_note
 
 __all__ = ["import_image"]
@@ -58,6 +65,10 @@ def import_image(request: ImportRequest) -> ImportReport:
     limits = import_limits(account, region)
     where = f"{account} ({region})"
     check_image_fields(limits, name=request.name, properties=request.properties, where=where)
+    if request.web_download:
+        done = import_by_url(request, region=region, limits=limits, watch=watch)
+        _publish(done)
+        return done
     work = work_dir()
     sweep_work_dir(work)
     with watch.step("fetch"):
@@ -68,10 +79,13 @@ def import_image(request: ImportRequest) -> ImportReport:
             stall_timeout=request.download_stall_seconds,
         )
     with watch.step("inspect"):
-        disk = inspect_disk_image(src.path, limits=limits)
+        disk = inspect_disk_image(
+            src.path, limits=limits, claimed_format=_qemu(request.source_format)
+        )
     provenance = {SOURCE_SHA256: src.sha256, SOURCE_NAME: source_name(request.source)}
     wanted = {**request.properties, **provenance}
-    staging = Staging(container=request.container, name=f"{src.sha256}.vhd")
+    disk_format = import_format(disk, limits.disk_formats, request.disk_format)
+    staging = Staging(container=request.container, name=f"{src.sha256}.{disk_format}")
 
     def report(image: Image, **fields: object) -> ImportReport:
         return ImportReport.model_validate(
@@ -107,11 +121,17 @@ def import_image(request: ImportRequest) -> ImportReport:
 
     def stage() -> UploadResult:
         with watch.step("convert"):
-            vhd = convert_to_vhd(disk, work, stem=src.sha256)
-            check_fits(vhd, limits, where=where)
+            converted = convert_disk_image(disk, disk_format, work, stem=src.sha256)
+            check_fits(converted, limits, where=where)
         with watch.step("upload"):
             return stage_image(
-                account, region, vhd.path, staging, segment_size=request.segment_size
+                account,
+                region,
+                converted.path,
+                staging,
+                name=request.name,
+                disk_format=disk_format,
+                segment_size=request.segment_size,
             )
 
     with watch.step("import"), _telling_what_is_left(request, region, staging):
@@ -135,7 +155,8 @@ def import_image(request: ImportRequest) -> ImportReport:
     done = report(
         image,
         skipped=False,
-        converted=not disk.is_importable_vhd,
+        converted=needs_conversion(disk, disk_format),
+        disk_format=disk_format,
         uploaded_size=staged.size if staged else 0,
         uploaded_segments=staged.segments_uploaded if staged else 0,
         skipped_segments=staged.segments_skipped if staged else 0,
@@ -184,11 +205,16 @@ def _telling_image_is_kept(image_id: str, staging: Staging) -> Iterator[None]:
         raise
 
 
+def _qemu(fmt: str | None) -> str | None:
+    """qemu-img's name for a format the user gave in Glance's words (``vhd`` is ``vpc``)."""
+    return "vpc" if fmt == "vhd" else fmt
+
+
 def _clean_up(request: ImportRequest, *, region: str, staging: Staging, src: Source) -> None:
     """Delete the staged upload (unless kept) and this run's work files (never the source)."""
     if not request.keep_staging:
         discard_staged(request.account, region, staging)
-    (work_dir() / f"{src.sha256}.vhd").unlink(missing_ok=True)
+    (work_dir() / staging.name).unlink(missing_ok=True)
     if src.downloaded:
         src.path.unlink(missing_ok=True)
 

@@ -30,6 +30,7 @@ __all__ = [
     "find_image",
     "find_tagged_images",
     "get_image",
+    "image_service",
     "import_limits",
     "member_id",
     "update_image",
@@ -68,6 +69,12 @@ def check_image_fields(
             " of your own, e.g. 'com.example.role'."
         )
         raise ConfigurationError(msg)
+
+
+@step("image-service")
+def image_service(account: str, region: str) -> str:
+    """The image service's URL: two accounts share images only within the same one."""
+    return cloud(account, region).images.base_url
 
 
 @step("member-id")

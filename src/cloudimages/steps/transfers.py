@@ -22,9 +22,10 @@ from .clouds import cloud
 
 __all__ = [
     "REPLACE_STUCK_HINT",
+    "abandon_import",
     "discard_staged",
     "find_import",
-    "replace_import",
+    "import_url",
     "stage_copy",
     "stage_image",
     "start_import",
@@ -67,7 +68,14 @@ def find_import(account: str, region: str, staging: Staging, *, name: str) -> Im
 
 @step("stage-image")
 def stage_image(
-    account: str, region: str, path: Path, staging: Staging, *, segment_size: int
+    account: str,
+    region: str,
+    path: Path,
+    staging: Staging,
+    *,
+    name: str,
+    disk_format: str,
+    segment_size: int,
 ) -> UploadResult:
     """Upload a disk image where the import reads it; what is stored already is skipped."""
     logger = get_run_logger()
@@ -75,7 +83,12 @@ def stage_image(
     progress = _UploadProgress(f"Upload of {path.name} to {staging}")
     started = time.monotonic()
     result = cloud(account, region).stage(
-        staging, path, segment_size=segment_size, progress=progress
+        staging,
+        path,
+        name=name,
+        disk_format=disk_format,
+        segment_size=segment_size,
+        progress=progress,
     )
     logger.info(
         "Uploaded %d bytes in %.1f s: %d segment(s) sent, %d already stored",
@@ -96,6 +109,7 @@ def stage_copy(
     target: str,
     target_region: str,
     staging: Staging,
+    name: str,
     segment_size: int,
 ) -> UploadResult:
     """Stream the source's export into the target's staging, verified on the way."""
@@ -109,7 +123,7 @@ def stage_copy(
         target_region,
     )
     result = cloud(target, target_region).stage_copy(
-        staging, cloud(source, source_region), export, segment_size=segment_size
+        staging, cloud(source, source_region), export, name=name, segment_size=segment_size
     )
     logger.info(
         "Copied %d bytes: %d segment(s) sent, %d already there",
@@ -120,6 +134,16 @@ def stage_copy(
     return result
 
 
+@step("import-from-url")
+def import_url(
+    account: str, region: str, staging: Staging, url: str, *, name: str, disk_format: str
+) -> ImportJob:
+    """Have the account's cloud fetch ``url`` itself into a new image named ``name``."""
+    job = cloud(account, region).import_url(staging, url, name=name, disk_format=disk_format)
+    get_run_logger().info("The image service of %s fetches %s (image %s)", region, url, job.task_id)
+    return job
+
+
 @step("start-import")
 def start_import(account: str, region: str, staging: Staging, *, name: str) -> ImportJob:
     """Start turning the staged bytes into an image named ``name``."""
@@ -128,16 +152,11 @@ def start_import(account: str, region: str, staging: Staging, *, name: str) -> I
     return job
 
 
-@step("replace-stuck-import")
-def replace_import(
-    account: str, region: str, job: ImportJob, staging: Staging, *, name: str
-) -> ImportJob:
-    """Give up on an earlier run's unfinished import task; start a fresh one."""
-    fresh = cloud(account, region).replace_import(job, staging, name=name)
-    get_run_logger().warning(
-        "Gave up on import task %s (%s); started %s", job.task_id, job.status, fresh.task_id
-    )
-    return fresh
+@step("abandon-stuck-import")
+def abandon_import(account: str, region: str, job: ImportJob, staging: Staging) -> None:
+    """Give up on an earlier run's unfinished import; a fresh one follows."""
+    cloud(account, region).abandon_import(job, staging)
+    get_run_logger().warning("Gave up on import %s (%s)", job.task_id, job.status)
 
 
 @step("wait-for-import")
