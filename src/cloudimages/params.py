@@ -55,7 +55,7 @@ Mode = Literal["auto", "share", "copy"]
 BlockName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=MAX_NAME),
-    Field(description="Name of a Cloud Images Account block (lowercase letters, digits, dashes)."),
+    Field(description="Name of an account block, Rackspace or OpenStack (lowercase, digits, -)."),
 ]
 Region = Annotated[
     str | None,
