@@ -20,6 +20,7 @@ from .accounts import Accounts
 from .db import Database
 from .faults import FaultInjector, FaultMiddleware, fault_admin_routes
 from .identity import Identity, RegionEndpoints, identity_routes
+from .identity_directory import directory_routes
 from .images.api import ImagesApi
 from .images.service import (
     build_images_app,
@@ -109,7 +110,11 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
     faults = FaultInjector()
     faults.load_spec(settings.faults)
     identity_app = Starlette(
-        routes=[*identity_routes(identity), *fault_admin_routes(faults, identity)]
+        routes=[
+            *identity_routes(identity),
+            *fault_admin_routes(faults, identity),
+            *directory_routes(identity, accounts),
+        ]
     )
     apps: dict[int, ASGIApp] = {ports.identity: FaultMiddleware(identity_app, faults, "identity")}
     stores, image_stores, image_blobs, engines = {}, {}, {}, {}

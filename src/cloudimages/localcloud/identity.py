@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from .accounts import Account, Accounts
 from .db import Database
+from .subusers import role_documents
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ class Identity:
             {"id": "5", "name": "object-store:default", "tenantId": account.storage_account},
             {"id": "6", "name": "compute:default", "tenantId": account.tenant_id},
         ]
+        if account.owner is not None:  # a sub-user: identity:default and its RBAC roles
+            roles = role_documents(account)
         if account.is_admin:
             roles.append({"id": "900", "name": "localcloud:admin", "description": "Fault admin."})
         return {

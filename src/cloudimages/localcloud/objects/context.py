@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote_to_bytes
 from starlette.requests import Request
 
 from ..accounts import Account, Accounts
+from ..subusers import files_access
 from .access import parse_acl, principal_matches
 from .http import SwiftError
 from .limits import MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH
@@ -39,7 +40,14 @@ class Ctx:
 
     @property
     def is_owner(self) -> bool:
-        return self.caller is not None and self.caller.storage_account == self.account
+        """The account owner, or a sub-user with a Cloud Files admin role."""
+        return self.own_access(self.account) == "write"
+
+    def own_access(self, account: str) -> str:
+        """``write``, ``read`` or ``none``: what the caller's roles allow in ``account``."""
+        if self.caller is None or self.caller.storage_account != account:
+            return "none"
+        return files_access(self.caller)
 
     def denied(self) -> SwiftError:
         """401 for an anonymous caller, 403 for a known one: Swift's rule."""
@@ -49,11 +57,17 @@ class Ctx:
         if not self.is_owner:
             raise self.denied()
 
+    def require_account_read(self) -> None:
+        """Listing or reading an account: its owner, or a sub-user with a read role."""
+        if self.own_access(self.account) == "none":
+            raise self.denied()
+
     def require(self, need: str, container: str | None = None, account: str | None = None) -> None:
         """Allow ``read``, ``list`` or ``write`` on a container of some account."""
         account = account or self.account
         container = container or self.container
-        if self.caller is not None and self.caller.storage_account == account:
+        own = self.own_access(account)
+        if own == "write" or (own == "read" and need != "write"):
             return
         if self.tempurl_ok and account == self.account and container == self.container:
             return

@@ -113,7 +113,7 @@ def _write_copy(ctx: Ctx, pieces: list[Piece], template: ObjectRecord) -> Object
     writer = ctx.store.blobs.writer()
     try:
         for piece in pieces:
-            for chunk in ctx.store.blobs.iter_range(piece.blob, piece.start, piece.stop):
+            for chunk in piece.chunks(ctx.store.blobs, 0, piece.size):
                 writer.write(chunk)
     except BaseException:
         writer.abort()

@@ -7,13 +7,17 @@ a stream that breaks half way.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
+from .blobs import BlobStore
 from .context import Ctx
 from .http import SwiftError
 from .limits import (
@@ -27,13 +31,23 @@ MAX_NESTING = 10
 
 @dataclass(frozen=True)
 class Piece:
+    """A byte span of a blob, or of a manifest's inline ``data`` segment."""
+
     blob: str
     start: int
     stop: int
+    data: bytes | None = None
 
     @property
     def size(self) -> int:
         return self.stop - self.start
+
+    def chunks(self, blobs: BlobStore, start: int, stop: int) -> Iterator[bytes]:
+        """Bytes [start, stop) of this piece (offsets relative to the piece)."""
+        if self.data is not None:
+            yield self.data[self.start + start : self.start + stop]
+            return
+        yield from blobs.iter_range(self.blob, self.start + start, self.start + stop)
 
 
 @dataclass
@@ -79,6 +93,10 @@ def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) ->
     manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
     pieces: list[Piece] = []
     for seg in manifest:
+        if "data" in seg:
+            raw = base64.b64decode(seg["data"])
+            pieces.append(Piece("", 0, len(raw), raw))
+            continue
         container, obj = split_segment_path(seg["name"])
         ctx.require("read", container, account)
         found = ctx.store.get_object(account, container, obj)
@@ -128,7 +146,7 @@ def _sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
     for p in pieces:
         a, b = max(lo, offset), min(hi, offset + p.size)
         if a < b:
-            out.append(Piece(p.blob, p.start + a - offset, p.start + b - offset))
+            out.append(Piece(p.blob, p.start + a - offset, p.start + b - offset, p.data))
         offset += p.size
     return out
 
@@ -149,6 +167,12 @@ def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
     etags = hashlib.md5(usedforsecurity=False)
     total = 0
     for index, seg in enumerate(segments):
+        if "data" in seg:
+            raw = base64.b64decode(seg["data"])
+            stored.append({"data": base64.b64encode(raw).decode("ascii")})
+            etags.update(hashlib.md5(raw, usedforsecurity=False).hexdigest().encode())
+            total += len(raw)
+            continue
         entry = _check_segment(ctx, seg, problems, last=index == len(segments) - 1)
         if entry is None:
             continue
@@ -175,6 +199,8 @@ def _parse_manifest(ctx: Ctx, body: bytes) -> list[dict[str, Any]]:
         for index, seg in enumerate(segments)
         if (error := _syntax_error(ctx, index, seg, last=index == len(segments) - 1))
     ]
+    if segments and all(isinstance(s, dict) and "data" in s for s in segments):
+        errors.append("Inline data segments require at least one object-backed segment.")
     if errors:
         raise SwiftError(400, "".join(f"{e}\n" for e in errors))
     return segments
@@ -184,8 +210,17 @@ def _syntax_error(ctx: Ctx, index: int, seg: Any, *, last: bool) -> str | None:
     """Swift's per-segment syntax checks, with its wording."""
     if not isinstance(seg, dict):
         return f"Index {index}: not a JSON object"
+    if "path" in seg and "data" in seg:
+        return f"Index {index}: expected exactly one of 'path' or 'data'"
+    if "data" in seg:
+        return _data_error(index, seg)
     if "path" not in seg:
         return f"Index {index}: expected keys to include one of 'path' or 'data'"
+    return _path_error(ctx, index, seg, last=last)
+
+
+def _path_error(ctx: Ctx, index: int, seg: dict[str, Any], *, last: bool) -> str | None:
+    """An object-backed segment: its keys, path, size and range."""
     extra = sorted(k for k in seg if k not in ("path", "etag", "size_bytes", "range"))
     if extra:
         return f"Index {index}: extraneous keys " + ", ".join(json.dumps(k) for k in extra)
@@ -209,6 +244,20 @@ def _syntax_error(ctx: Ctx, index: int, seg: Any, *, last: bool) -> str | None:
         return f"Index {index}: manifest must not include itself as a segment"
     if seg.get("range") and not _valid_range(str(seg["range"])):
         return f"Index {index}: invalid range"
+    return None
+
+
+def _data_error(index: int, seg: dict[str, Any]) -> str | None:
+    """An inline segment: only ``data``, strict non-empty base64."""
+    extra = sorted(k for k in seg if k != "data")
+    if extra:
+        return f"Index {index}: extraneous keys " + ", ".join(json.dumps(k) for k in extra)
+    try:
+        raw = base64.b64decode(str(seg["data"]), validate=True)
+    except (binascii.Error, ValueError):
+        return f"Index {index}: data must be valid base64"
+    if not raw:
+        return f"Index {index}: too small; each segment must be at least 1 byte."
     return None
 
 
@@ -269,8 +318,11 @@ def _as_int(value: Any) -> int | None:
 
 def raw_manifest(manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The ``format=raw`` view: the shape a client PUTs."""
-    out = []
+    out: list[dict[str, Any]] = []
     for seg in manifest:
+        if "data" in seg:
+            out.append({"data": seg["data"]})
+            continue
         entry = {"path": seg["name"], "etag": seg["hash"], "size_bytes": seg["bytes"]}
         if "range" in seg:
             entry["range"] = seg["range"]

@@ -16,7 +16,7 @@ from . import limits
 from .access import TEMPURL_DIGESTS, TEMPURL_METHODS, check_tempurl
 from .context import Ctx, decoded_path, parse_query, split_path
 from .copy import copy_request, put_with_copy_from
-from .http import SwiftError, swift_response
+from .http import SwiftError, swift_cased, swift_response
 from .listings import account_request, container_request
 from .reads import get_object
 from .store import ObjectStore
@@ -65,6 +65,26 @@ def capabilities() -> dict[str, Any]:
     }
 
 
+def check_transfer_encoding(value: str | None) -> None:
+    """Only ``chunked`` is understood: 501 for a list of codings, 400 for another one."""
+    if not value:
+        return
+    codings = [c.strip().lower() for c in value.split(",")]
+    if len(codings) > 1:
+        msg = "Unsupported Transfer-Coding header value specified in Transfer-Encoding header"
+        raise SwiftError(501, msg)
+    if codings[-1] != "chunked":
+        raise SwiftError(400, "Invalid Transfer-Encoding header value")
+
+
+def _realm(request: Request) -> str:
+    """Swift's challenge names the account of the path, quoted as it came."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.split(b"?", 1)[0].split(b"/")
+    account = parts[2].decode("latin-1") if len(parts) > 2 and parts[1] == b"v1" else "unknown"
+    return f'Swift realm="{account}"'
+
+
 class CloudFiles:
     """Serves one region's object store to the accounts of the local cloud."""
 
@@ -80,13 +100,16 @@ class CloudFiles:
         try:
             response = await self._handle(request)
         except SwiftError as err:
+            if err.status == 401:
+                err.headers.setdefault("Www-Authenticate", _realm(request))
             response = err.response(request.method)
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             response = swift_response(500, method=request.method)
-        await response(scope, receive, send)
+        await swift_cased(response)(scope, receive, send)
 
     async def _handle(self, request: Request) -> Response:
+        check_transfer_encoding(request.headers.get("transfer-encoding"))
         path = request.url.path
         if path == "/info":
             if request.method not in ("GET", "HEAD"):

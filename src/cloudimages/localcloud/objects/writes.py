@@ -240,6 +240,8 @@ def _delete_slo(ctx: Ctx, record: ObjectRecord) -> Response:
     manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
     deleted, missing = 0, 0
     for seg in manifest:
+        if "data" in seg:
+            continue
         container, obj = split_segment_path(seg["name"])
         if ctx.store.delete_object(ctx.account, container, obj):
             deleted += 1
