@@ -6,16 +6,22 @@ that is not UTF-8, 501 for ``gzip, chunked``).  h11 answers both with its own 40
 the application sees them; httptools takes the header but still refuses raw bytes above
 0x7F in the target.  So bytes above 0x7F in a request line are percent-escaped before
 the parser reads them: the path decodes to the same bytes, and the application decides.
+
+uvicorn also writes every response header name in lower case; Swift (like most servers)
+sends ``X-Object-Meta-Color``, and clients that print or compare raw headers see the
+difference, so response heads are title-cased on their way out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_HEADER_NAME = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
 
 
 def _escape(match: re.Match[bytes]) -> bytes:
@@ -28,11 +34,33 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_request_line = True
+        self._casing: _TitleCasingTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._casing = _TitleCasingTransport(transport)  # type: ignore[arg-type]
+        super().connection_made(self._casing)  # type: ignore[arg-type]
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._casing is not None:
+            self._casing.pending_heads += 1
 
     def data_received(self, data: bytes) -> None:
         if self._in_request_line:
             data = self._escape_request_line(data)
         super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        """Bytes that do not parse after a request the application is answering (the body
+        of a PUT sent without Content-Length) must not overtake that answer: like Swift,
+        answer the request, then close the connection instead of sending a 400 first."""
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and not cycle.response_complete:
+            cycle.keep_alive = False
+            self.pipeline.clear()
+            self.flow.pause_reading()
+            return
+        super().send_400_response(msg)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -45,3 +73,25 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
         self._in_request_line = end < 0
         cut = len(data) if end < 0 else end
         return data[:start] + _HIGH_BYTE.sub(_escape, data[start:cut]) + data[cut:]
+
+
+def _title(match: re.Match[bytes]) -> bytes:
+    return match.group(1).title() + b":"
+
+
+class _TitleCasingTransport:
+    """The connection's transport, title-casing header names in each response head."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.pending_heads = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self.pending_heads and bytes(data[:9]) == b"HTTP/1.1 ":
+            self.pending_heads -= 1
+            head, sep, rest = bytes(data).partition(b"\r\n\r\n")
+            data = _HEADER_NAME.sub(_title, head) + sep + rest
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

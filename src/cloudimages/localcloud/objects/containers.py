@@ -27,7 +27,7 @@ QUOTA_COUNT = "x-container-meta-quota-count"
 
 def check_policy(name: str | None) -> None:
     """Cloud Files has one storage policy; naming another is a 400, as in Swift."""
-    if name is not None and name.lower() != POLICY.lower():
+    if name and name.lower() != POLICY.lower():
         raise SwiftError(400, f"Invalid {'X-Storage-Policy'} {name!r}")
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from ..accounts import Account, Accounts
 from ..subusers import files_access
 from .access import parse_acl, principal_matches
-from .http import SwiftError
+from .http import HTML, SwiftError
 from .limits import MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH
 from .store import ObjectStore
 
@@ -29,6 +29,7 @@ class Ctx:
     token_sent: bool
     query: dict[str, str] = field(default_factory=dict)
     tempurl_ok: bool = False
+    tempurl_scope: str = ""  # "account" or "container": which key signed the temp URL
 
     @property
     def method(self) -> str:
@@ -69,7 +70,8 @@ class Ctx:
         own = self.own_access(account)
         if own == "write" or (own == "read" and need != "write"):
             return
-        if self.tempurl_ok and account == self.account and container == self.container:
+        same_scope = self.tempurl_scope == "account" or container == self.container
+        if self.tempurl_ok and account == self.account and same_scope:
             return
         record = self.store.get_container(account, container or "")
         if record is None:
@@ -84,22 +86,26 @@ class Ctx:
 
 
 def split_path(path: str) -> tuple[str, str | None, str | None]:
-    """``/v1/<account>[/<container>[/<object>]]`` with Swift's validity rules."""
-    if not path.startswith("/v1/"):
-        raise SwiftError(412, "Invalid path")
-    parts = path[len("/v1/") :].split("/", 2)
-    account = parts[0]
-    container = parts[1] if len(parts) > 1 and parts[1] else None
-    obj = parts[2] if len(parts) > 2 and parts[2] else None
-    if not account or (obj is not None and container is None) or (len(parts) > 2 and not parts[1]):
-        raise SwiftError(412, "Invalid path")
+    """``/v1/<account>[/<container>[/<object>]]`` with Swift's rules and answers.
+
+    An empty segment before another one is a 404 (``/v1//c/o``, ``//v1/a``), a path
+    without an account a 412 ``Bad URL``, another API version a 400.
+    """
+    segs = path.split("/", 4)
+    if segs[0] or len(segs) < 2 or not segs[1] or not all(segs[1:-1]):
+        raise SwiftError(404)
+    version, account, container, obj = (segs[1:] + [""] * 4)[:4]
+    if not account:
+        raise SwiftError(412, "Bad URL")
+    if version not in ("v1", "v1.0"):
+        raise SwiftError(400)
     if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
         raise SwiftError(400, "Account name length too long")
-    if container is not None:
+    if container:
         check_container_name(container)
-    if obj is not None:
+    if obj:
         check_object_name(obj)
-    return account, container, obj
+    return account, container or None, obj or None
 
 
 def decoded_path(request: Request) -> str:
@@ -120,7 +126,7 @@ def check_container_name(name: str) -> None:
         msg = (
             f"Container name length of {len(name.encode())} longer than {MAX_CONTAINER_NAME_LENGTH}"
         )
-        raise SwiftError(400, msg)
+        raise SwiftError(400, msg, content_type=HTML)
     if "\x00" in name:
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
 
@@ -128,7 +134,7 @@ def check_container_name(name: str) -> None:
 def check_object_name(name: str) -> None:
     if len(name.encode()) > MAX_OBJECT_NAME_LENGTH:
         msg = f"Object name length of {len(name.encode())} longer than {MAX_OBJECT_NAME_LENGTH}"
-        raise SwiftError(400, msg)
+        raise SwiftError(400, msg, content_type=HTML)
     if "\x00" in name:
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
 

@@ -90,14 +90,6 @@ def header_bytes(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def swift_cased(response: Response) -> Response:
-    """Header names as Swift sends them (``X-Object-Meta-Color``, ``Etag``), not lower case."""
-    response.raw_headers = [
-        (title(k.decode("latin-1")).encode("latin-1"), v) for k, v in response.raw_headers
-    ]
-    return response
-
-
 def trans_id() -> str:
     return f"tx{uuid.uuid4().hex[:21]}-{int(time.time()):010x}"
 

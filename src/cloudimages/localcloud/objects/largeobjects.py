@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 
 from .blobs import BlobStore
 from .context import Ctx
-from .http import SwiftError
+from .http import SwiftError, header_text
 from .limits import (
     SLO_MAX_MANIFEST_SEGMENTS,
     SLO_MAX_MANIFEST_SIZE,
@@ -106,13 +106,13 @@ def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) ->
         if seg.get("hash") and _strip(inner.etag) != seg["hash"]:
             raise SwiftError(409, f"Segment {seg['name']} has changed")
         lo, hi = _range_bounds(seg.get("range"), inner.length)
-        pieces.extend(_sub_pieces(inner.pieces, lo, hi))
+        pieces.extend(sub_pieces(inner.pieces, lo, hi))
     length = sum(p.size for p in pieces)
     return Resolved(pieces, length, f'"{record.meta.get("x-object-sysmeta-slo-etag", "")}"')
 
 
 def _resolve_dlo(ctx: Reader, account: str, record: ObjectRecord, depth: int) -> Resolved:
-    container, _, prefix = unquote(record.dlo_manifest or "").partition("/")
+    container, _, prefix = unquote(header_text(record.dlo_manifest or "")).partition("/")
     ctx.require("read", container, account)
     pieces: list[Piece] = []
     etags = hashlib.md5(usedforsecurity=False)
@@ -141,7 +141,7 @@ def _range_bounds(spec: str | None, length: int) -> tuple[int, int]:
     return int(first), min(length, int(last) + 1) if last else length
 
 
-def _sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
+def sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
     out, offset = [], 0
     for p in pieces:
         a, b = max(lo, offset), min(hi, offset + p.size)

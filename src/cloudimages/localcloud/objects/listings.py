@@ -64,6 +64,14 @@ def wants_json(ctx: Ctx) -> str:
     return "plain"
 
 
+def _media(ctx: Ctx) -> str:
+    """The listing's media type, also sent on HEAD."""
+    kind = wants_json(ctx)
+    return {"json": "application/json", "xml": "application/xml"}.get(kind, "text/plain") + (
+        "; charset=utf-8"
+    )
+
+
 def render_listing(ctx: Ctx, items: list[dict[str, Any]], headers: dict[str, str]) -> Response:
     fmt = wants_json(ctx)
     if fmt == "json":
@@ -123,10 +131,7 @@ def account_request(ctx: Ctx) -> Response:
         ctx.require_account_read()
         headers = account_headers(ctx)
         if ctx.method == "HEAD":
-            ctype = "application/json; charset=utf-8" if wants_json(ctx) == "json" else None
-            return swift_response(
-                204, None, headers, method="HEAD", content_type=ctype or "text/plain; charset=utf-8"
-            )
+            return swift_response(204, None, headers, method="HEAD", content_type=_media(ctx))
         items = ctx.store.list_containers(ctx.account, listing_query(ctx))
         return render_listing(ctx, items, headers)
     ctx.require_owner()
@@ -193,9 +198,7 @@ def container_request(ctx: Ctx) -> Response:
         ctx.require("list")
         headers = container_headers(ctx)
         if method == "HEAD":
-            return swift_response(
-                204, None, headers, method="HEAD", content_type="text/plain; charset=utf-8"
-            )
+            return swift_response(204, None, headers, method="HEAD", content_type=_media(ctx))
         items = ctx.store.list_objects(ctx.account, ctx.container or "", listing_query(ctx))
         return render_listing(ctx, items, headers)
     ctx.require_owner()

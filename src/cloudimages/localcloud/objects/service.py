@@ -13,13 +13,14 @@ from starlette.types import Receive, Scope, Send
 from ..accounts import Accounts
 from ..identity import Identity
 from . import limits
-from .access import TEMPURL_DIGESTS, TEMPURL_METHODS, check_tempurl
+from .access import TEMPURL_DIGESTS, TEMPURL_METHODS
 from .context import Ctx, decoded_path, parse_query, split_path
 from .copy import copy_request, put_with_copy_from
-from .http import SwiftError, swift_cased, swift_response
+from .http import SwiftError, swift_response
 from .listings import account_request, container_request
 from .reads import get_object
 from .store import ObjectStore
+from .tempurls import authorize_tempurl
 from .writes import delete_object, post_object, put_object
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class CloudFiles:
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             response = swift_response(500, method=request.method)
-        await swift_cased(response)(scope, receive, send)
+        await response(scope, receive, send)
 
     async def _handle(self, request: Request) -> Response:
         check_transfer_encoding(request.headers.get("transfer-encoding"))
@@ -140,43 +141,12 @@ class CloudFiles:
         if token and ctx.caller is None:
             raise SwiftError(401)
         if "temp_url_sig" in ctx.query:
-            self._check_tempurl(ctx)
+            authorize_tempurl(ctx, self.store, self.accounts)
         if ctx.caller is not None and ctx.caller.storage_account == account:
             self.store.account_meta(account)  # auto-create on first use, as Swift does
         elif self.accounts.by_storage_account(account) is None and not ctx.tempurl_ok:
             raise ctx.denied()
         return ctx
-
-    def _check_tempurl(self, ctx: Ctx) -> None:
-        if ctx.obj is None or ctx.method not in TEMPURL_METHODS:
-            raise SwiftError(401, "Temp URL invalid\n")
-        keys = self._tempurl_keys(ctx.account, ctx.container or "")
-        check_tempurl(
-            method=ctx.method,
-            path=decoded_path(ctx.request),
-            sig=ctx.query.get("temp_url_sig", ""),
-            expires=ctx.query.get("temp_url_expires", ""),
-            keys=keys,
-            prefix=ctx.query.get("temp_url_prefix"),
-        )
-        prefix = ctx.query.get("temp_url_prefix")
-        if prefix is not None and not (ctx.obj or "").startswith(prefix):
-            raise SwiftError(401, "Temp URL invalid\n")
-        ctx.tempurl_ok = True
-        ctx.caller = None
-
-    def _tempurl_keys(self, account: str, container: str) -> list[str]:
-        if self.accounts.by_storage_account(account) is None:
-            return []
-        meta, _ = self.store.account_meta(account)
-        keys = [meta.get("x-account-meta-temp-url-key"), meta.get("x-account-meta-temp-url-key-2")]
-        record = self.store.get_container(account, container)
-        if record is not None:
-            keys += [
-                record.meta.get("x-container-meta-temp-url-key"),
-                record.meta.get("x-container-meta-temp-url-key-2"),
-            ]
-        return [k for k in keys if k]
 
     async def _dispatch(self, ctx: Ctx) -> Response:
         if ctx.caller is None and not ctx.tempurl_ok and ctx.container is None:

@@ -7,18 +7,20 @@ import json
 import mimetypes
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .blobs import BlobWriter
 from .context import Ctx
-from .http import SwiftError, check_metadata, http_date, swift_response
+from .http import SwiftError, check_metadata, header_text, http_date, swift_response
 from .largeobjects import build_slo, split_segment_path
 from .limits import CLIENT_TIMEOUT, MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
 from .reads import load
 from .store import ObjectRecord
 
+MAX_DELETE_AT = 9999999999
 _KEPT_HEADERS = ("content-disposition", "content-encoding", "content-language", "cache-control")
 
 
@@ -51,7 +53,7 @@ def object_meta(ctx: Ctx, name: str) -> tuple[dict[str, str], str, float | None]
     check_metadata(meta, "object")
     manifest = ctx.headers.get("x-object-manifest")
     if manifest is not None:
-        container, _, _prefix = manifest.lstrip("/").partition("/")
+        container, _, _prefix = unquote(header_text(manifest)).lstrip("/").partition("/")
         if not container or "/" not in manifest.lstrip("/"):
             msg = "X-Object-Manifest must be in the format container/prefix"
             raise SwiftError(400, msg)
@@ -84,8 +86,19 @@ def delete_at(ctx: Ctx) -> float | None:
             raise SwiftError(400, "Non-integer X-Delete-At") from None
         if at < now:
             raise SwiftError(400, "X-Delete-At in past")
-        return float(at)
+        return float(min(at, MAX_DELETE_AT))  # Swift caps it at 2286-11-20
     return None
+
+
+def check_if_none_match(ctx: Ctx) -> None:
+    """``If-None-Match: *`` makes a PUT fail (412) when the object exists; nothing else is taken."""
+    value = ctx.headers.get("if-none-match")
+    if value is None:
+        return
+    if value.strip() != "*":
+        raise SwiftError(400, "If-None-Match only supports *")
+    if ctx.store.get_object(ctx.account, ctx.container or "", ctx.obj or "") is not None:
+        raise SwiftError(412)
 
 
 async def put_object(ctx: Ctx) -> Response:
@@ -94,6 +107,7 @@ async def put_object(ctx: Ctx) -> Response:
         raise SwiftError(404)
     length = content_length(ctx)
     meta, ctype, expires = object_meta(ctx, ctx.obj or "")
+    check_if_none_match(ctx)
     if ctx.query.get("multipart-manifest") == "put":
         return await _put_slo(ctx, length, meta, ctype, expires)
     writer = await receive_body(ctx, length)
@@ -214,21 +228,28 @@ def post_object(ctx: Ctx) -> Response:
     ctx.require("write")
     record = load(ctx)
     meta, _, expires = object_meta(ctx, record.name)
-    for key in ("x-static-large-object", "x-object-manifest"):
-        if key in record.meta and key not in meta:
-            meta[key] = record.meta[key]
+    if "x-static-large-object" in record.meta:  # a DLO stays one only if the POST says so
+        meta["x-static-large-object"] = record.meta["x-static-large-object"]
     meta.update({k: v for k, v in record.meta.items() if k.startswith("x-object-sysmeta-")})
     record.meta = meta
     if "content-type" in ctx.headers:
         record.content_type = ctx.headers["content-type"]
     record.delete_at = expires
+    record.timestamp = time.time()  # a POST moves Last-Modified, as in Swift
     ctx.store.put_object(ctx.account, record)
     return swift_response(202, None, method="POST")
 
 
 def delete_object(ctx: Ctx) -> Response:
     ctx.require("write")
+    if_delete_at = ctx.headers.get("x-if-delete-at")
+    if if_delete_at is not None and not if_delete_at.isdigit():
+        raise SwiftError(400, "Bad X-If-Delete-At header value")
     record = load(ctx)
+    if if_delete_at is not None and (
+        record.delete_at is None or int(if_delete_at) != int(record.delete_at)
+    ):
+        raise SwiftError(412, "X-If-Delete-At and X-Delete-At do not match")
     if ctx.query.get("multipart-manifest") == "delete" and record.is_slo:
         return _delete_slo(ctx, record)
     ctx.store.delete_object(ctx.account, ctx.container or "", ctx.obj or "")
