@@ -21,6 +21,7 @@ from .limits import MAX_FILE_SIZE
 from .ranges import parse_ranges, ranges_for_length
 from .reads import check_conditions
 from .store import ObjectRecord
+from .versioning import archive_current
 from .writes import content_length, created, object_meta, store_slo
 
 
@@ -110,6 +111,7 @@ async def copy_object(ctx: Ctx, src: tuple[str, str, str], dst: tuple[str, str, 
         raise SwiftError(413, "Your request is too large.")
     template = ObjectRecord(dst_container, dst_obj, None, 0, "", ctype, 0.0, meta, expires)
     record = await run_in_threadpool(_write_copy, ctx, resolved_pieces, template)
+    archive_current(ctx, dst_account, dst_container, dst_obj)
     ctx.store.put_object(dst_account, record)
     return created(ctx, record.etag, record.timestamp, extra)
 

@@ -62,7 +62,10 @@ def capabilities() -> dict[str, Any]:
             "outgoing_allow_headers": ["x-object-meta-public-*"],
         },
         "dlo": {"max_segments": 10000},
-        "account_quotas": {},
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "container_quotas": {},
+        "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
+        "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
     }
 
 

@@ -19,6 +19,7 @@ from .largeobjects import build_slo, split_segment_path
 from .limits import CLIENT_TIMEOUT, MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
 from .reads import load
 from .store import ObjectRecord
+from .versioning import archive_current, delete_versioned
 
 MAX_DELETE_AT = 9999999999
 _KEPT_HEADERS = ("content-disposition", "content-encoding", "content-language", "cache-control")
@@ -126,6 +127,7 @@ async def put_object(ctx: Ctx) -> Response:
         meta,
         expires,
     )
+    archive_current(ctx, ctx.account, record.container, record.name)
     ctx.store.put_object(ctx.account, record)
     return created(ctx, record.etag, record.timestamp)
 
@@ -220,6 +222,7 @@ def store_slo(
         meta,
         template.delete_at,
     )
+    archive_current(ctx, account or ctx.account, record.container, record.name)
     ctx.store.put_object(account or ctx.account, record)
     return created(ctx, f'"{slo_etag}"', record.timestamp)
 
@@ -245,6 +248,10 @@ def delete_object(ctx: Ctx) -> Response:
     if_delete_at = ctx.headers.get("x-if-delete-at")
     if if_delete_at is not None and not if_delete_at.isdigit():
         raise SwiftError(400, "Bad X-If-Delete-At header value")
+    if if_delete_at is None and ctx.query.get("multipart-manifest") != "delete":
+        versioned = delete_versioned(ctx)
+        if versioned is not None:
+            return versioned
     record = load(ctx)
     if if_delete_at is not None and (
         record.delete_at is None or int(if_delete_at) != int(record.delete_at)
