@@ -22,6 +22,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _HEADER_NAME = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_KNOWN_METHODS = frozenset(
+    b"GET HEAD POST PUT DELETE COPY OPTIONS PATCH TRACE CONNECT PURGE LOCK UNLOCK MKCOL MOVE"
+    b" PROPFIND PROPPATCH SEARCH REPORT MERGE NOTIFY SUBSCRIBE UNSUBSCRIBE LINK UNLINK".split()
+)
+_STAND_IN_METHOD = b"SOURCE"  # known to httptools, used by no service here
 
 
 def _escape(match: re.Match[bytes]) -> bytes:
@@ -67,12 +73,21 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
         self._in_request_line = True  # the next bytes start a request line
 
     def _escape_request_line(self, data: bytes) -> bytes:
-        """Escape high bytes up to the end of the request line (which may span reads)."""
+        """Escape high bytes up to the end of the request line (which may span reads).
+
+        httptools refuses a method it does not know (``LICK``) with a 400; such a method
+        reaches the application as ``SOURCE`` (one httptools knows and no service uses), so
+        the application answers 405, as Swift does.
+        """
         start = len(data) - len(data.lstrip(b"\r\n"))
         end = data.find(b"\n", start)
         self._in_request_line = end < 0
         cut = len(data) if end < 0 else end
-        return data[:start] + _HIGH_BYTE.sub(_escape, data[start:cut]) + data[cut:]
+        line = _HIGH_BYTE.sub(_escape, data[start:cut])
+        method, space, rest = line.partition(b" ")
+        if space and method not in _KNOWN_METHODS and _TOKEN.fullmatch(method):
+            line = _STAND_IN_METHOD + b" " + rest
+        return data[:start] + line + data[cut:]
 
 
 def _title(match: re.Match[bytes]) -> bytes:

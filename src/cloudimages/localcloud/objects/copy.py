@@ -14,15 +14,17 @@ from urllib.parse import quote, unquote
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from .containers import check_quota
 from .context import Ctx, check_container_name, check_object_name
-from .http import SwiftError, header_text, http_date
-from .largeobjects import Piece, resolve, split_segment_path, sub_pieces
+from .http import REASONS, SwiftError, header_text, http_date
+from .largeobjects import ManifestProblems, Piece, resolve, split_segment_path, sub_pieces
 from .limits import MAX_FILE_SIZE
 from .ranges import parse_ranges, ranges_for_length
 from .reads import check_conditions
+from .slowrites import created, store_slo
 from .store import ObjectRecord
 from .versioning import archive_current
-from .writes import content_length, created, object_meta, store_slo
+from .writes import content_length, object_meta
 
 
 def _split(path: str, header: str) -> tuple[str, str]:
@@ -110,6 +112,9 @@ async def copy_object(ctx: Ctx, src: tuple[str, str, str], dst: tuple[str, str, 
     if length > MAX_FILE_SIZE:
         raise SwiftError(413, "Your request is too large.")
     template = ObjectRecord(dst_container, dst_obj, None, 0, "", ctype, 0.0, meta, expires)
+    destination = ctx.store.get_container(dst_account, dst_container)
+    if destination is not None:
+        check_quota(ctx, destination, length, 1)
     record = await run_in_threadpool(_write_copy, ctx, resolved_pieces, template)
     archive_current(ctx, dst_account, dst_container, dst_obj)
     ctx.store.put_object(dst_account, record)
@@ -137,11 +142,15 @@ def _check_segments_in(ctx: Ctx, account: str, manifest: list[dict[str, Any]]) -
         if "data" in seg:
             continue
         container, obj = split_segment_path(seg["name"])
-        found = ctx.store.get_object(account, container, obj)
-        if found is None:
-            problems.append(f"{quote(seg['name'])}, 404 Not Found")
+        try:
+            ctx.require("read", container, account)
+        except SwiftError as denied:
+            problems.append([quote(seg["name"]), f"{denied.status} {REASONS[denied.status][0]}"])
+            continue
+        if ctx.store.get_object(account, container, obj) is None:
+            problems.append([quote(seg["name"]), "404 Not Found"])
     if problems:
-        raise SwiftError(400, "Errors:\n" + "".join(f"{p}\n" for p in problems))
+        raise ManifestProblems(problems)
 
 
 def _write_copy(ctx: Ctx, pieces: list[Piece], template: ObjectRecord) -> ObjectRecord:

@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 
 from .blobs import BlobStore
 from .context import Ctx
-from .http import SwiftError, header_text
+from .http import REASONS, SwiftError, header_text
 from .limits import (
     SLO_MAX_MANIFEST_SEGMENTS,
     SLO_MAX_MANIFEST_SIZE,
@@ -59,9 +59,17 @@ class Resolved:
     etag: str  # as sent in the ETag header (quoted for large objects)
 
 
+class ManifestProblems(SwiftError):
+    """Segments a manifest PUT cannot use: 400 with ``[quoted name, problem]`` pairs."""
+
+    def __init__(self, problems: list[list[str]]) -> None:
+        super().__init__(400, "Errors:\n" + "".join(f"{n}, {p}\n" for n, p in problems))
+        self.problems = problems
+
+
 def split_segment_path(path: str) -> tuple[str, str]:
-    """``/container/object`` → (container, object); 400 otherwise."""
-    container, _, obj = unquote(path).lstrip("/").partition("/")
+    """``/container/object`` → (container, object), names taken literally; 400 otherwise."""
+    container, _, obj = path.lstrip("/").partition("/")
     if not container or not obj:
         raise SwiftError(400, f"Errors:\n{path}, Invalid path\n")
     return container, obj
@@ -98,7 +106,10 @@ def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) ->
             pieces.append(Piece("", 0, len(raw), raw))
             continue
         container, obj = split_segment_path(seg["name"])
-        ctx.require("read", container, account)
+        try:
+            ctx.require("read", container, account)
+        except SwiftError as denied:  # Swift: the segment fails, so the object conflicts
+            raise SwiftError(409, f"Segment {seg['name']}: {denied.status}") from None
         found = ctx.store.get_object(account, container, obj)
         if found is None:
             raise SwiftError(409, f"Segment {seg['name']} is missing")
@@ -162,7 +173,7 @@ def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
     if len(body) > SLO_MAX_MANIFEST_SIZE:
         raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
     segments = _parse_manifest(ctx, body)
-    problems: list[str] = []
+    problems: list[list[str]] = []
     stored: list[dict[str, Any]] = []
     etags = hashlib.md5(usedforsecurity=False)
     total = 0
@@ -181,7 +192,7 @@ def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
         etags.update(part.encode())
         total += entry["bytes"]
     if problems:
-        raise SwiftError(400, "Errors:\n" + "".join(f"{p}\n" for p in problems))
+        raise ManifestProblems(problems)
     return stored, etags.hexdigest(), total
 
 
@@ -271,24 +282,28 @@ def _valid_range(spec: str) -> bool:
 
 
 def _check_segment(
-    ctx: Ctx, seg: dict[str, Any], problems: list[str], *, last: bool
+    ctx: Ctx, seg: dict[str, Any], problems: list[list[str]], *, last: bool
 ) -> dict[str, Any] | None:
     path = seg["path"]
     container, obj = split_segment_path(path)
-    name = quote("/" + path.lstrip("/"))
-    ctx.require("read", container)
+    name = quote(path)
+    try:
+        ctx.require("read", container)
+    except SwiftError as denied:
+        problems.append([name, f"{denied.status} {REASONS[denied.status][0]}"])
+        return None
     found = ctx.store.get_object(ctx.account, container, obj)
     if found is None:
-        problems.append(f"{name}, 404 Not Found")
+        problems.append([name, "404 Not Found"])
         return None
     inner = resolve(ctx, ctx.account, found)
     etag = _strip(inner.etag)
     if inner.length < 1 and not last:
-        problems.append(f"{name}, Too small; each segment must be at least 1 byte.")
+        problems.append([name, "Too small; each segment must be at least 1 byte."])
     if seg.get("size_bytes") is not None and _as_int(seg["size_bytes"]) != inner.length:
-        problems.append(f"{name}, Size Mismatch")
+        problems.append([name, "Size Mismatch"])
     if seg.get("etag") is not None and seg["etag"] != etag:
-        problems.append(f"{name}, Etag Mismatch")
+        problems.append([name, "Etag Mismatch"])
     entry: dict[str, Any] = {
         "name": "/" + container + "/" + obj,
         "bytes": inner.length,
@@ -299,7 +314,7 @@ def _check_segment(
     if seg.get("range"):
         lo, hi = _range_bounds(str(seg["range"]), inner.length)
         if lo >= hi:
-            problems.append(f"{name}, Unsatisfiable Range")
+            problems.append([name, "Unsatisfiable Range"])
             return None
         if (lo, hi) != (0, inner.length):
             entry["range"] = f"{lo}-{hi - 1}"

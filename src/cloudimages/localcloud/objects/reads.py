@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -63,7 +64,7 @@ def get_object(ctx: Ctx) -> Response:
     check_conditions(ctx, resolved.etag, record.timestamp, headers)
     if ctx.tempurl_ok and ctx.method == "GET":
         _tempurl_disposition(ctx, headers)
-    return _body_response(ctx, resolved, headers)
+    return _body_response(ctx, resolved, headers, multirange=record.dlo_manifest is None)
 
 
 def _manifest_response(ctx: Ctx, record: ObjectRecord, headers: dict[str, str]) -> Response:
@@ -71,12 +72,13 @@ def _manifest_response(ctx: Ctx, record: ObjectRecord, headers: dict[str, str]) 
         own = [Piece(record.blob, 0, record.size)] if record.blob and record.size else []
         return _body_response(ctx, Resolved(own, record.size, record.etag), headers)
     body = ctx.store.blobs.read_bytes(record.blob)
-    if ctx.query.get("format") == "raw":
+    headers["X-Static-Large-Object"] = "True"
+    if ctx.query.get("format") == "raw":  # what a client PUTs; the object's own type
         body = json.dumps(raw_manifest(json.loads(body))).encode()
-    headers.update(
-        {"Content-Type": "application/json; charset=utf-8", "X-Static-Large-Object": "True"}
-    )
-    headers["Etag"] = record.etag
+        headers["Etag"] = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    else:
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["Etag"] = record.etag
     return swift_response(
         200, body, headers, method=ctx.method, content_type=headers["Content-Type"]
     )
@@ -123,9 +125,14 @@ def _tempurl_disposition(ctx: Ctx, headers: dict[str, str]) -> None:
     headers["Content-Disposition"] = header_bytes(value)
 
 
-def _body_response(ctx: Ctx, resolved: Resolved, headers: dict[str, str]) -> Response:
+def _body_response(
+    ctx: Ctx, resolved: Resolved, headers: dict[str, str], *, multirange: bool = True
+) -> Response:
+    """200, 206 (one range or ``multipart/byteranges``) or 416; a DLO serves one range only."""
     status, start, stop, multipart = 200, 0, resolved.length, None
     specs = parse_ranges(ctx.headers.get("range"))
+    if specs is not None and len(specs) > 1 and not multirange:
+        specs = None
     if specs is not None:
         spans = ranges_for_length(specs, resolved.length)
         if not spans:

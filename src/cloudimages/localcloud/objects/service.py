@@ -69,6 +69,13 @@ def capabilities() -> dict[str, Any]:
     }
 
 
+def check_header_lines(request: Request) -> None:
+    """Swift's server refuses a header line longer than ``max_header_size`` (8192 bytes)."""
+    for name, value in request.scope["headers"]:
+        if len(name) + 2 + len(value) > limits.MAX_HEADER_SIZE:
+            raise SwiftError(400, "Header Line Too Long")
+
+
 def check_transfer_encoding(value: str | None) -> None:
     """Only ``chunked`` is understood: 501 for a list of codings, 400 for another one."""
     if not value:
@@ -110,9 +117,12 @@ class CloudFiles:
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             response = swift_response(500, method=request.method)
+        if request.headers.get("connection", "").lower() == "keep-alive":
+            response.headers["Connection"] = "keep-alive"  # echoed, as Swift's server does
         await response(scope, receive, send)
 
     async def _handle(self, request: Request) -> Response:
+        check_header_lines(request)
         check_transfer_encoding(request.headers.get("transfer-encoding"))
         path = request.url.path
         if path == "/info":
