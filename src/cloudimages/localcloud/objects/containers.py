@@ -56,7 +56,7 @@ def container_feature_updates(ctx: Ctx) -> dict[str, str | None]:
     for header in (VERSIONS, HISTORY):
         removal = "x-remove-" + header[2:]
         if header in ctx.headers or removal in ctx.headers:
-            value = "" if removal in ctx.headers else ctx.headers[header]
+            value = ctx.headers.get(header, "")  # setting wins over removing
             if value and "/" in unquote(header_text(value)).strip("/"):
                 raise SwiftError(400, 'Container name cannot contain "/"')
             updates[header] = value or None

@@ -14,8 +14,10 @@ from ..accounts import Accounts
 from ..identity import Identity
 from . import limits
 from .access import TEMPURL_DIGESTS, TEMPURL_METHODS
+from .bulk import bulk_delete, extract_archive
 from .context import Ctx, decoded_path, parse_query, split_path
 from .copy import copy_request, put_with_copy_from
+from .cors import add_cors_headers, preflight
 from .http import SwiftError, swift_response
 from .listings import account_request, container_request
 from .reads import get_object
@@ -67,6 +69,15 @@ def capabilities() -> dict[str, Any]:
         "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
         "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
     }
+
+
+async def bulk_request(ctx: Ctx) -> Response | None:
+    """``?bulk-delete`` (POST or DELETE) and ``?extract-archive`` (PUT) at any level."""
+    if "bulk-delete" in ctx.query and ctx.method in ("POST", "DELETE"):
+        return await bulk_delete(ctx)
+    if "extract-archive" in ctx.query and ctx.method == "PUT":
+        return await extract_archive(ctx, ctx.query["extract-archive"])
+    return None
 
 
 def check_header_lines(request: Request) -> None:
@@ -134,8 +145,16 @@ class CloudFiles:
             )
         if path == "/healthcheck":
             return swift_response(200, "OK", method=request.method)
+        if request.method == "OPTIONS":  # needs no token, as in Swift
+            account, container, obj = split_path(decoded_path(request))
+            level = "object" if obj else "container" if container else "account"
+            return preflight(self.store, account, container, level, request.headers)
         ctx = self._context(request)
-        return await self._dispatch(ctx)
+        response = await self._dispatch(ctx)
+        origin = request.headers.get("origin")
+        if origin:
+            add_cors_headers(self.store, ctx.account, ctx.container, origin, response)
+        return response
 
     def _context(self, request: Request) -> Ctx:
         account, container, obj = split_path(decoded_path(request))
@@ -164,6 +183,9 @@ class CloudFiles:
     async def _dispatch(self, ctx: Ctx) -> Response:
         if ctx.caller is None and not ctx.tempurl_ok and ctx.container is None:
             raise SwiftError(401)
+        bulk = await bulk_request(ctx)
+        if bulk is not None:
+            return bulk
         if ctx.container is None:
             return account_request(ctx)
         if ctx.obj is None:

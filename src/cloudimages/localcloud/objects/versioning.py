@@ -81,9 +81,10 @@ def _delete_popping(ctx: Ctx, archive: str) -> Response:
         _restore(ctx, account, container, name, latest)
         return swift_response(204, None, method="DELETE")
     if latest is not None and ctx.store.get_object(account, container, name) is None:
-        # the marker is current: bring back the newest data before it, drop the marker
-        older = next((v for v in versions[1:] if v.content_type != DELETE_MARKER), None)
-        if older is not None:
+        # the marker is current: bring back the version just before it (unless that is
+        # a marker too), then drop the marker
+        older = versions[1] if len(versions) > 1 else None
+        if older is not None and older.content_type != DELETE_MARKER:
             _restore(ctx, account, container, name, older)
         ctx.store.delete_object(account, archive, latest.name)
         return swift_response(204, None, method="DELETE")
