@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from starlette.requests import ClientDisconnect
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from .context import Ctx
-from .http import REASONS, SwiftError, http_date, swift_response
+from .http import REASONS, SwiftError, http_date, swift_response, trans_id
 from .largeobjects import build_slo, split_segment_path
 from .limits import SLO_MAX_MANIFEST_SIZE
 from .reports import report_body, report_format
@@ -67,11 +67,14 @@ def _heartbeat_put(ctx: Ctx, body: bytes, template: ObjectRecord) -> Response:
         }
     except SwiftError as err:
         errors = getattr(err, "problems", [])
-        reason = REASONS.get(err.status, ("", ""))[0]
-        shown = reason if errors or not err.body else err.body
+        reason, explanation = REASONS.get(err.status, ("", ""))
+        shown = f"{reason}\n{explanation}" if errors or not err.body else err.body
         data = {"Response Status": f"{err.status} {reason}", "Response Body": shown}
     report = report_body(media, data, errors, "upload")
-    return swift_response(202, b" \r\n\r\n" + report, content_type=media)
+    headers = {"Content-Type": media, "X-Trans-Id": trans_id()}
+    headers["X-Openstack-Request-Id"] = headers["X-Trans-Id"]
+    # chunked, a space first: what a client sees while Swift validates a large manifest
+    return StreamingResponse(iter([b" ", b"\r\n\r\n" + report]), 202, headers)
 
 
 def store_slo(
