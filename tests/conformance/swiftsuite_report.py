@@ -39,7 +39,8 @@ class Comparison:
                 self.applicable.append(test_id)
 
     def excuse_for(self, test_id: str) -> Excuse | None:
-        return next((e for e in self.excuses if fnmatch.fnmatchcase(test_id, e.tests)), None)
+        matches = (e for e in self.excuses if any(fnmatch.fnmatchcase(test_id, t) for t in e.tests))
+        return next(matches, None)
 
     @property
     def local_passes(self) -> list[str]:
@@ -115,9 +116,8 @@ def render(comparison: Comparison) -> str:
         tests = [t for t, e in c.excused.items() if e is excuse]
         outcomes = Counter(c._local(t) for t in tests)
         shown = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none run"
-        lines.append(
-            f"| `{excuse.tests}` ({len(tests)}) | {shown} | {excuse.reason} | {excuse.source} |"
-        )
+        names = "<br>".join(f"`{t}`" for t in excuse.tests)
+        lines.append(f"| {names} ({len(tests)}) | {shown} | {excuse.reason} | {excuse.source} |")
     lines += ["", "## Applicable tests that do not pass on the local cloud", ""]
     misses = c.local_misses
     lines += [
