@@ -253,14 +253,19 @@ def directory_routes(identity: Identity, accounts: Accounts) -> list[Route]:
 
 
 def _user_body(body: bytes) -> dict[str, Any]:
+    """``{"user": {...}}`` in Rackspace's spelling (``username``, ``OS-KSADM:password``) or
+    Keystone's (``name``, ``password``), as python-keystoneclient sends it."""
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         doc = None
     user = doc.get("user") if isinstance(doc, dict) else None
-    if not isinstance(user, dict) or not isinstance(user.get("username"), str):
+    if not isinstance(user, dict):
+        raise IdentityFault(400, "badRequest", "Invalid request body: user is required.")
+    name = user.get("username", user.get("name"))
+    password = user.get("OS-KSADM:password", user.get("password"))
+    if not isinstance(name, str):
         raise IdentityFault(400, "badRequest", "Invalid request body: username is required.")
-    password = user.get("OS-KSADM:password")
     if password is not None and not isinstance(password, str):
         raise IdentityFault(400, "badRequest", "Invalid request body: password must be a string.")
-    return user
+    return {"username": name, "OS-KSADM:password": password}
