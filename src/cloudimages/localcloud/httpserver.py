@@ -40,6 +40,7 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_request_line = True
+        self._at_line_start = True
         self._casing: _TitleCasingTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -70,7 +71,7 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_request_line = True  # the next bytes start a request line
+        self._in_request_line = self._at_line_start = True  # the next bytes start a request
 
     def _escape_request_line(self, data: bytes) -> bytes:
         """Escape high bytes up to the end of the request line (which may span reads).
@@ -79,14 +80,15 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
         reaches the application as ``SOURCE`` (one httptools knows and no service uses), so
         the application answers 405, as Swift does.
         """
-        start = len(data) - len(data.lstrip(b"\r\n"))
+        start = len(data) - len(data.lstrip(b"\r\n")) if self._at_line_start else 0
         end = data.find(b"\n", start)
-        self._in_request_line = end < 0
         cut = len(data) if end < 0 else end
         line = _HIGH_BYTE.sub(_escape, data[start:cut])
         method, space, rest = line.partition(b" ")
-        if space and method not in _KNOWN_METHODS and _TOKEN.fullmatch(method):
+        at_start, self._at_line_start = self._at_line_start, False
+        if at_start and space and method not in _KNOWN_METHODS and _TOKEN.fullmatch(method):
             line = _STAND_IN_METHOD + b" " + rest
+        self._in_request_line = end < 0
         return data[:start] + line + data[cut:]
 
 
@@ -102,7 +104,8 @@ class _TitleCasingTransport:
         self.pending_heads = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self.pending_heads and bytes(data[:9]) == b"HTTP/1.1 ":
+        status = bytes(data[:13])
+        if self.pending_heads and status[:9] == b"HTTP/1.1 " and status[9:] != b"100 ":
             self.pending_heads -= 1
             head, sep, rest = bytes(data).partition(b"\r\n\r\n")
             data = _HEADER_NAME.sub(_title, head) + sep + rest
