@@ -1,12 +1,13 @@
 """Run Swift's own functional test suite (``test/functional`` of the Swift sdist) against a store.
 
-The suite comes from the sdist of the same Swift version as the real-Swift harness and runs
-under pytest in its own cached venv (``requirements-swift-suite.txt``: Swift, pytest and
-python-keystoneclient, which swiftclient needs for Identity v2.0).  It reads a ``test.conf``
+The suite comes from the sdist of the same Swift version as the real-Swift harness
+(``realswift.SWIFT_VERSION``) and runs under pytest in its own cached venv
+(``requirements-swift-suite.txt``: Swift, pytest and python-keystoneclient, which
+swiftclient needs for Identity v2.0).  It reads a ``test.conf``
 naming three users: two account owners and a third user of the first account without admin
 rights.  Results come back per test from pytest's JUnit XML.
 
-Only the stdlib: this module runs in the project venv.
+It runs in the project venv and needs only the stdlib (and the harness modules beside it).
 
     python tests/conformance/swiftsuite.py   # install (or reuse) the suite venv and sdist
 """
@@ -28,8 +29,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # importable as tests.
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness
 from _harness import default_cache_dir
+from realswift import SWIFT_VERSION  # the suite is the one of the Swift the harness runs
 
-SWIFT_VERSION = "2.38.3"
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements-swift-suite.txt"
 SUITE_DIR = "test/functional"
@@ -76,12 +77,8 @@ class SuiteTarget:
             f"password = {self.first.password}\n"
             f"account2 = {self.second.account}\nusername2 = {self.second.username}\n"
             f"password2 = {self.second.password}\n"
-            + (
-                f"username3 = {self.third.username}\npassword3 = {self.third.password}\n"
-                if self.third.username
-                else ""
-            )
-            + "collate = C\n"
+            f"username3 = {self.third.username}\npassword3 = {self.third.password}\n"
+            "collate = C\n"
         )
 
 
