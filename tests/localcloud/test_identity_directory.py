@@ -173,3 +173,31 @@ def test_usernames_are_unique_and_passwords_strong(
         alice_keystone.users.create("weak-password-user", "short", "x@example.com")
     names = {u.name for u in alice_keystone.users.list()}
     assert "weak-password-user" not in names
+
+
+def test_openstacksdk_with_a_v2_token(cloud: LocalCloud) -> None:
+    """openstacksdk on identity v2: tenants, users, roles, extensions, then Cloud Files."""
+    import openstack
+
+    alice = cloud.account("alice")
+    conn = openstack.connect(
+        auth_url=cloud.identity_url,
+        username="alice",
+        password=alice.password,
+        project_name=alice.tenant_id,
+        identity_api_version="2",
+        identity_endpoint_override=cloud.identity_url,
+        region_name="DFW",
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+    conn.authorize()
+    assert conn.current_project_id == alice.tenant_id
+    assert {t.id for t in conn.identity.tenants()} == {alice.tenant_id, alice.storage_account}
+    users = {u.name: u.id for u in conn.identity.users()}
+    assert conn.identity.get_user(users["alice"]).name == "alice"
+    assert "object-store:observer" in {r.name for r in conn.identity.roles()}
+    assert "RAX-KSKEY" in {e.alias for e in conn.identity.extensions()}
+    conn.object_store.create_container("sdk-v2")
+    conn.object_store.upload_object("sdk-v2", "hello.txt", data=b"hello")
+    assert conn.object_store.download_object("hello.txt", container="sdk-v2") == b"hello"
