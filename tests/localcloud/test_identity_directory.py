@@ -19,7 +19,7 @@ from keystoneclient import exceptions as ks_exceptions
 from keystoneclient.v2_0 import client as ks_client
 
 from cloudimages.localcloud import LocalCloud
-from tests.helpers.identity import Session
+from tests.helpers.identity import Session, login
 
 PASSWORD = "Sub-user-1-secret"
 
@@ -201,3 +201,15 @@ def test_openstacksdk_with_a_v2_token(cloud: LocalCloud) -> None:
     conn.object_store.create_container("sdk-v2")
     conn.object_store.upload_object("sdk-v2", "hello.txt", data=b"hello")
     assert conn.object_store.download_object("hello.txt", container="sdk-v2") == b"hello"
+
+
+def test_identity_admin_validates_tokens(cloud: LocalCloud, alice: Session) -> None:
+    """The admin account validates alice's token (200, her user); alice may not (403)."""
+    admin = login(cloud.identity_url, "admin", "admin-api-key")
+    response = httpx.get(f"{cloud.identity_url}/tokens/{alice.token}", headers=admin.headers)
+    assert response.status_code == 200
+    access = response.json()["access"]
+    assert access["user"]["username"] == "alice"
+    assert access["token"]["expires"] == alice.access["token"]["expires"]
+    mine = httpx.get(f"{cloud.identity_url}/tokens/{alice.token}", headers=alice.headers)
+    assert mine.status_code == 403

@@ -3,7 +3,8 @@
 Only what clients of Cloud Images and Cloud Files use is served: ``POST
 /v2.0/tokens`` with ``RAX-KSKEY:apiKeyCredentials`` or ``passwordCredentials``,
 and ``DELETE /v2.0/tokens/{id}`` to revoke. Tokens are kept in the database so
-they outlive a restart, as real tokens outlive a service deploy.
+they outlive a restart, as real tokens outlive a service deploy. What stock clients
+call beyond tokens (tenants, users, roles, sub-users) is in ``identity_directory.py``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,11 @@ class Identity:
         if row is None or row["expires_at"] <= time.time():
             return None
         return self._accounts.by_username(row["username"])
+
+    def expires_at(self, token: str) -> float | None:
+        """When a token expires (None if it was never issued or is gone)."""
+        row = self._db.query_one("SELECT expires_at FROM tokens WHERE id = ?", (token,))
+        return float(row["expires_at"]) if row else None
 
     def revoke(self, token: str) -> bool:
         with self._db.tx() as conn:

@@ -194,10 +194,11 @@ class DirectoryApi:
         """Token validation is for Identity administrators; others get 403."""
         if not caller.is_admin:
             raise _FORBIDDEN
-        owner = self.identity.validate(request.path_params["token"])
-        if owner is None:
+        token_id = request.path_params["token"]
+        owner, expires = self.identity.validate(token_id), self.identity.expires_at(token_id)
+        if owner is None or expires is None:
             raise IdentityFault(404, "itemNotFound", "Token not found.")
-        token = {"id": request.path_params["token"], "expires": iso_millis(0)}
+        token = {"id": token_id, "expires": iso_millis(expires)}
         return JSONResponse({"access": {"token": token, "user": user_document(owner)}})
 
 
