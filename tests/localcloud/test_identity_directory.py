@@ -89,14 +89,15 @@ def test_openstackclient_listings_with_a_v2_token(
     held = alice_keystone.roles.roles_for_user(users["alice"].id, alice.tenant_id)
     assert [r.name for r in held] == ["identity:user-admin"]
     assert "RAX-KSKEY" in {e.alias for e in alice_keystone.extensions.list()}
+    assert alice_keystone.tenants.get(alice.tenant_id).id == alice.tenant_id
 
 
 def test_admin_only_routes_answer_403_not_404(cloud: LocalCloud, alice: Session) -> None:
-    """Token validation, tenant lookup, endpoints and services exist and are refused (403)."""
+    """Token validation, others' tenants, endpoints and services exist and are refused (403)."""
     base = cloud.identity_url
     for path in (
         f"/tokens/{alice.token}",
-        f"/tenants/{alice.tenant_id}",
+        f"/tenants/{cloud.account('bob').tenant_id}",
         "/endpoints",
         "/OS-KSADM/services",
     ):

@@ -118,6 +118,14 @@ class DirectoryApi:
     async def forbidden(self, request: Request, caller: Account) -> Response:
         raise _FORBIDDEN
 
+    async def tenant(self, request: Request, caller: Account) -> Response:
+        """One of the caller's own tenants (``project show``); anyone else's is 403."""
+        wanted = request.path_params["tenant"]
+        match = next((t for t in tenant_documents(caller) if t["id"] == wanted), None)
+        if match is None:
+            raise _FORBIDDEN
+        return JSONResponse({"tenant": match})
+
     async def list_users(self, request: Request, caller: Account) -> Response:
         users = self.directory.visible_users(caller)
         name = request.query_params.get("name")
@@ -232,7 +240,7 @@ def directory_routes(identity: Identity, accounts: Accounts) -> list[Route]:
         Route("/v2.0/", api.version, methods=["GET"]),
         Route("/v2.0/tokens/{token}", authed(api.validate_token), methods=["GET", "HEAD"]),
         Route("/v2.0/tenants", authed(api.tenants), methods=["GET"]),
-        Route("/v2.0/tenants/{tenant}", authed(api.forbidden), methods=["GET"]),
+        Route("/v2.0/tenants/{tenant}", authed(api.tenant), methods=["GET"]),
         Route("/v2.0/tenants/{tenant}/users/{uid}/roles", authed(api.tenant_user_roles)),
         Route("/v2.0/users", authed(api.list_users), methods=["GET"]),
         Route("/v2.0/users", authed(api.create_user), methods=["POST"]),
