@@ -57,7 +57,7 @@ EXPECTED: tuple[Excuse, ...] = (
     Excuse(
         tests=("test_slo.py::*::*part_number*",),
         reason="`?part-number=N` reads of one SLO segment (S3-style multipart GET/HEAD/COPY,"
-        " `X-Parts-Count`) came with Swift 2.33 (2023); Cloud Files documents no such"
+        " `X-Parts-Count`) came with Swift 2.34 (2024); Cloud Files documents no such"
         " parameter.",
         source=NEWER,
     ),
