@@ -142,7 +142,7 @@ def _copy(job: Job, source: Resolved, target: Path) -> None:
     with target.open("wb") as out:
         for piece in source.pieces:
             try:
-                for chunk in blobs.iter_range(piece.blob, piece.start, piece.stop):
+                for chunk in piece.chunks(blobs, 0, piece.stop - piece.start):
                     out.write(chunk)
                     job.checkpoint()
             except FileNotFoundError as err:
