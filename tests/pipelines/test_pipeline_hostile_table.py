@@ -42,10 +42,12 @@ def outcome_of(case: Case, tmp_path: Path) -> tuple[str, str, list[str]]:
     source = case.build(tmp_path)
     name = f"hostile-{case.id}"
     before = set(work_dir().iterdir()) if work_dir().exists() else set()
+    claim = {"source_format": case.claimed_format} if case.claimed_format else {}
     try:
-        report = import_image(str(source), "alice", name, container="hostile-table")
+        report = import_image(str(source), "alice", name, container="hostile-table", **claim)
     except CloudImagesError as error:
-        first = str(error).split(". ")[0].replace("|", "\\|")
+        said = str(error).replace(f"{tmp_path}/", "").replace(str(tmp_path), "<dir>")
+        first = said.split(". ")[0].replace("|", "\\|")
         code, said = "1", f"`{type(error).__name__}`: {first}"
     else:
         code, said = "0", f"imported as {report.disk_format}"
