@@ -80,9 +80,9 @@ def _check_targets(spec_file: SpecFile) -> list[CheckedTarget]:
     checked: dict[tuple[str, str], CheckedTarget] = {}
     for index, target in enumerate(spec_file.spec.targets):
         regions: list[str | None] = list(target.regions) or [None]
-        for number, region in enumerate(regions):
-            loc = ("targets", index, "regions", number) if region else ("targets", index)
-            found = check_target(target.account, region, where=spec_file.where(*loc))
+        for region in regions:
+            where = spec_file.where("targets", index, "account")
+            found = check_target(target.account, region, where=where)
             checked.setdefault((found.account, found.region), found)
     return list(checked.values())
 

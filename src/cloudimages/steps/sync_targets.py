@@ -39,7 +39,7 @@ def check_target(account: str, region: str | None, *, where: str) -> CheckedTarg
         tenant = target.member_id
         can_hide = _can_hide(target.images)
     except CloudImagesError as error:
-        msg = f"{where}: {error}"
+        msg = f"{where}: {account!r} in {region or 'its own region'}: {error}"
         raise ConfigurationError(msg) from error
     get_run_logger().info("Target %s in %s works (member id %s)", account, chosen, tenant)
     return CheckedTarget(

@@ -66,7 +66,7 @@ class ObservedImage(BaseModel):
             sync_name=str(props.get(SYNC_NAME, "")),
             version=str(props.get(SYNC_VERSION, "")),
             content=props.get(SYNC_CONTENT),
-            properties={k: v for k, v in props.items() if isinstance(v, str)},
+            properties={k: v for k, v in image.model_dump().items() if isinstance(v, str)},
             tags=list(image.tags),
             min_disk=image.min_disk,
             min_ram=image.min_ram,
