@@ -130,7 +130,7 @@ def test_checksum_file_without_the_source(tmp_path: Path, http_files: tuple[Path
         },
     )
 
-    with pytest.raises(ConfigurationError, match="has no sha256 for 'a.qcow2'.*'one.img'"):
+    with pytest.raises(ConfigurationError, match=r"has no sha256 for 'a\.qcow2'.*'one\.img'"):
         sync(spec, mode="plan")
 
 

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from cloudimages.steps.sources import work_dir
 from tests.helpers.diskimages import make_qcow2
 from tests.pipelines.support import Faults, block

@@ -18,7 +18,7 @@ import typer
 
 from ..errors import ConfigurationError
 from ..params import SyncRequest, build, default_of, help_of
-from ..syncspec import load_spec
+from ..syncspec import load_spec, schema_text
 from ..syncspec.report import SyncReport
 from ._common import JsonFlag, console, errors, prefect_defaults, print_json
 from ._report import records_table, report_dict
@@ -163,5 +163,11 @@ def _confirm_deletions(spec: str, **settings: Any) -> list[str]:
     return [op.image_id for _, op in doomed if op.image_id]
 
 
+def schema_command() -> None:
+    """Print the spec's JSON schema (as published in docs/sync-spec.schema.json)."""
+    sys.stdout.write(schema_text())
+
+
 app.command("plan")(plan_command)
 app.command("apply")(apply_command)
+app.command("schema")(schema_command)

@@ -38,6 +38,7 @@ __all__ = [
     "image_origin",
     "prepare_disk",
     "resolve_checksum",
+    "sha256_in",
     "url_file_name",
 ]
 
@@ -61,9 +62,9 @@ def resolve_checksum(checksum: str, file_name: str, *, where: str) -> str:
             msg = f"{where}: cannot read the checksum file {checksum}: {error} Nothing was changed."
             raise ConfigurationError(msg) from error
         text = fetched.path.read_text(encoding="utf-8", errors="replace")
-    entries = _entries(text)
-    found = _pick(entries, file_name)
+    found = sha256_in(text, file_name)
     if found is None:
+        entries = _entries(text)
         listed = ", ".join(repr(n) for n in list(entries)[:5] if n) or "no file names"
         msg = (
             f"{where}: the checksum file {checksum} has no sha256 for {file_name!r} (it lists"
@@ -86,11 +87,13 @@ def _entries(text: str) -> dict[str, str]:
     return entries
 
 
-def _pick(entries: dict[str, str], file_name: str) -> str | None:
+def sha256_in(text: str, file_name: str) -> str | None:
+    """The sha256 a checksum file gives ``file_name``, or its one bare hash; else None."""
+    entries = _entries(text)
     for name, digest in entries.items():
         if name and PurePosixPath(name.lstrip("*")).name == file_name:
             return digest
-    return next(iter(entries.values())) if len(entries) == 1 else None
+    return entries[""] if list(entries) == [""] else None
 
 
 class ImageOrigin(BaseModel):

@@ -8,6 +8,6 @@ prints and the flow publishes.
 """
 
 from .loading import SpecFile, load_spec, parse_spec
-from .model import SyncSpec
+from .model import SyncSpec, schema_text
 
-__all__ = ["SpecFile", "SyncSpec", "load_spec", "parse_spec"]
+__all__ = ["SpecFile", "SyncSpec", "load_spec", "parse_spec", "schema_text"]

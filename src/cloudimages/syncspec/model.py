@@ -10,6 +10,7 @@ anything changes.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from typing import Annotated, Literal
@@ -38,6 +39,7 @@ __all__ = [
     "SyncSpec",
     "Target",
     "find_problems",
+    "schema_text",
     "sha256_of",
 ]
 
@@ -231,6 +233,11 @@ class SyncSpec(_Part):
 
     def shares_of(self, image: ImageSpec) -> list[Consumer]:
         return self.shares if image.shares is None else image.shares
+
+
+def schema_text() -> str:
+    """The spec's JSON schema as published in ``docs/sync-spec.schema.json``."""
+    return json.dumps(SyncSpec.model_json_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def sha256_of(checksum: str | None) -> str | None:
