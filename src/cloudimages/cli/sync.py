@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from ..errors import ConfigurationError
 from ..params import SyncRequest, build, default_of, help_of
 from ..syncspec import load_spec, schema_text
 from ..syncspec.report import SyncReport
 from ._common import JsonFlag, console, errors, prefect_defaults, print_json
-from ._report import records_table, report_dict
+from ._report import report_dict
 from ._running import run_flow
 
 __all__ = ["PLAN_HAS_CHANGES", "app"]
@@ -68,7 +70,11 @@ def _run(request: SyncRequest, title: str, *, json_output: bool) -> SyncReport:
 
 def _print(report: SyncReport) -> None:
     title = f"Sync {report.mode} of catalogue {report.catalog!r}"
-    console.print(records_table(title, report.table_rows()))
+    records = report.table_rows()
+    table = Table(*(records[0] if records else ()), title=title, title_justify="left")
+    for record in records:
+        table.add_row(*(escape(str(value)) for value in record.values()))
+    console.print(table)
     if report.mode == "plan" and not report.has_changes:
         console.print("Nothing to do: every target is as the spec says.")
     elif report.mode == "plan":

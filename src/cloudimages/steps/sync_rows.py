@@ -60,13 +60,17 @@ def staging_name(catalog: str, wanted: WantedVersion) -> str:
 def apply_row(row: PlanRow, work: RowWork) -> PlanRow:
     """Run one row's operations (each a task of its own); the row with their statuses."""
     row = row.model_copy(deep=True)
-    with account_slot(row.account, work.max_per_account):
-        made: dict[str, str] = {}
-        failed = False
+    made: dict[str, str] = {}
+    failed = False
+    if row.changes(prune=work.prune):
+        with account_slot(row.account, work.max_per_account):
+            for op in row.ops:
+                failed = _run(op, row, work, made, failed=failed)
+    else:
         for op in row.ops:
-            failed = _run(op, row, work, made, failed=failed)
-        if not failed:
-            _discard_staging(work, skip=set(made))
+            _run(op, row, work, made, failed=False)  # each is held back: only says why
+    if not failed:
+        _discard_staging(work, skip=set(made))
     return row
 
 

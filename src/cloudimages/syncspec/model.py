@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -190,6 +191,18 @@ class ImageSpec(_Part):
     shares: list[Consumer] | None = Field(
         default=None, description="Overrides the spec's shares for this image ([]: none)."
     )
+
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            msg = (
+                f"YAML reads an unquoted {value!r} as a number: quote the version (version:"
+                ' "2025.10"), or 2025.10 would become 2025.1'
+            )
+            raise ValueError(msg)
+        return value
 
 
 class SyncSpec(_Part):

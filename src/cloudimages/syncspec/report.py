@@ -108,9 +108,9 @@ class SyncReport(BaseModel):
                 "version": row.version or "(not in spec)",
                 "target": row.target,
                 "actions": ", ".join(row.actions(prune=self.prune)),
-                "drift": "; ".join(row.drift) or "none",
-                "image_id": row.image_id or "",
                 **({"status": _row_status(row)} if self.mode == "apply" else {}),
+                "drift": "; ".join(row.drift) or "none",
+                "image id": row.image_id or "",
             }
             for row in self.rows
         ]
@@ -124,8 +124,9 @@ class SyncReport(BaseModel):
             + (f", {self.failed} failed" if self.failed else "")
             + f"; {len(self.rows)} image × target row(s). Duration: {self.duration_seconds:.2f} s.",
             "",
-            "| image | version | target | actions | drift | image id |"
-            + (" status |" if self.mode == "apply" else ""),
+            "| image | version | target | actions |"
+            + (" status |" if self.mode == "apply" else "")
+            + " drift | image id |",
             "|---|---|---|---|---|---|" + ("---|" if self.mode == "apply" else ""),
         ]
         for record in self.table_rows():
