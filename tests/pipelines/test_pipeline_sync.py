@@ -7,9 +7,11 @@ bob (accepted with his block). Every test uses a catalogue of its own.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+from cloudimages.steps.sources import work_dir
 from cloudimages.syncspec.state import SYNC_VERSION
 from tests.helpers.diskimages import make_qcow2, make_raw
 from tests.pipelines.support import block, import_image
@@ -25,6 +27,7 @@ from tests.pipelines.sync_support import (
     tenant,
     write_spec,
 )
+from tests.pipelines.test_pipeline_events import events_about
 
 
 def three_images(tmp_path: Path, http_files: tuple[Path, str]) -> list[dict[str, Any]]:
@@ -100,7 +103,10 @@ def test_three_images_over_four_targets_converge_in_one_apply(
     assert again.changes == 0
     assert {tuple(row.actions(prune=False)) for row in again.rows} == {("nothing",)}
     assert all(row.drift == [] for row in again.rows)
-    assert not list((tmp_path / "work").glob("*")) if (tmp_path / "work").exists() else True
+    shas = tuple(i.properties["cloudimages.source_sha256"] for i in images.values())
+    assert [p.name for p in work_dir().glob("*") if p.name.startswith(shas)] == []
+    assert [p.name for p in work_dir().glob("sync-export-*")] == []
+    assert [p.name for p in work_dir().glob("*-app.raw")] == []  # the download
 
 
 def small_spec(tmp_path: Path, catalog: str, images: list[dict[str, Any]], **more: Any) -> Path:
@@ -114,8 +120,8 @@ def image_entry(tmp_path: Path, name: str, version: str, **more: Any) -> dict[st
     return {"name": name, "version": version, "source": {"file": disk.name}, "checksum": digest}
 
 
-def test_one_property_change_is_exactly_one_update(tmp_path: Path) -> None:
-    """Changing one property of one image plans and makes one update per target, nothing else."""
+def test_one_property_change_is_exactly_one_update(prefect_api: str, tmp_path: Path) -> None:
+    """One property changed: one update per target, a drift event from plan, an update event."""
     first = image_entry(tmp_path, "web", "1")
     other = image_entry(tmp_path, "db", "1")
     first["properties"] = {"com.example.role": "web"}
@@ -133,6 +139,20 @@ def test_one_property_change_is_exactly_one_update(tmp_path: Path) -> None:
     roles = {i.properties.get("com.example.role") for i in managed("alice", "IAD", "one-update")}
     assert roles == {"frontend", None}
     assert sync(spec, mode="plan").changes == 0
+    updated = applied.rows[0].image_id
+    wanted = {"cloudimages.sync.drift", "cloudimages.sync.updated"}
+    for _ in range(60):  # events arrive asynchronously
+        events = events_about(prefect_api, f"cloudimages.image.{updated}")
+        if wanted <= {e["event"] for e in events}:
+            break
+        time.sleep(0.5)
+    assert wanted <= {e["event"] for e in events}, events
+    [change] = [e["payload"] for e in events if e["event"] == "cloudimages.sync.updated"]
+    assert (change["catalog"], change["image"], change["detail"]) == (
+        "one-update",
+        "web",
+        "com.example.role",
+    )
 
 
 def versions_in(account: str, region: str, catalog: str) -> dict[str, str]:
