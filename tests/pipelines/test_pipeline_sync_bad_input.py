@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cloudimages.errors import ChecksumMismatch, ConfigurationError
+from cloudimages.errors import ChecksumMismatch, CloudImagesError, ConfigurationError
 from tests.helpers.diskimages import make_qcow2
 from tests.pipelines.sync_support import (
     TARGET_KEYS,
@@ -149,3 +149,20 @@ def test_bad_spec_is_refused_with_every_line(tmp_path: Path) -> None:
     line = line_of(spec, "acount")
     assert f"targets[0].acount (line {line}): unknown field" in said
     assert f"targets[0].account (line {line}): missing" in said
+
+
+def test_drift_only_run_fails_when_apply_would_change(tmp_path: Path) -> None:
+    """plan with fail_on_drift (the drift deployment) fails with its report; nothing changes."""
+    spec = write_spec(
+        tmp_path / "s.yaml",
+        {"catalog": "drift-only", "targets": TARGETS, "images": [entry(tmp_path, "a")]},
+    )
+
+    with pytest.raises(
+        CloudImagesError, match="catalogue 'drift-only' has drifted: 4 change"
+    ) as caught:
+        sync(spec, mode="plan", fail_on_drift=True)
+
+    report = caught.value.report  # type: ignore[attr-defined]
+    assert [row.drift for row in report.rows] == [["version 1 is missing"]] * 4
+    nothing_changed("drift-only")
