@@ -192,7 +192,6 @@ class ImageSpec(_Part):
         default=None, description="Overrides the spec's shares for this image ([]: none)."
     )
 
-
     @field_validator("version", mode="before")
     @classmethod
     def _text(cls, value: object) -> object:
