@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cloudimages.errors import ConfigurationError
 from cloudimages.steps.sources import work_dir
 from cloudimages.syncspec.state import SYNC_VERSION
 from tests.helpers.diskimages import make_qcow2, make_raw
@@ -257,3 +260,23 @@ def test_drift_made_by_hand_is_reported_and_repaired(tmp_path: Path) -> None:
     owner = block("alice").images_client("IAD").get_image(changed).properties
     assert owner["com.example.owner"] == "platform"
     assert members("carol", "IAD", revoked) == {bob: "accepted"}
+
+
+def test_a_spec_given_by_url_plans_like_a_file(http_files: tuple[Path, str]) -> None:
+    """The deployments' spec may be an http(s) URL; errors then name the URL and the line."""
+    served, url = http_files
+    disk = make_raw(served, "by-url.raw")
+    (served / "SHA256SUMS").write_text(f"{sha256_of(disk)}  by-url.raw\n")
+    source = {"url": f"{url}/by-url.raw"}
+    image = {"name": "by-url", "version": "1", "source": source, "checksum": f"{url}/SHA256SUMS"}
+    spec = {"catalog": "by-url", "targets": [{"account": "alice"}], "images": [image]}
+    write_spec(served / "spec.yaml", spec)
+
+    planned = sync(f"{url}/spec.yaml", mode="plan")
+
+    assert (planned.spec, planned.changes) == (f"{url}/spec.yaml", 1)
+    assert planned.rows[0].drift == ["version 1 is missing"]
+    write_spec(served / "spec.yaml", {**spec, "targets": [{"account": "nobody"}]})
+    where = rf"^targets\[0\]\.account \(line 3 of {url}/spec\.yaml\)"
+    with pytest.raises(ConfigurationError, match=where):
+        sync(f"{url}/spec.yaml", mode="plan")
