@@ -37,6 +37,7 @@ __all__ = [
     "ReplicateRequest",
     "ReplicateTaggedRequest",
     "ShareRequest",
+    "SyncRequest",
     "account_limit_name",
     "build",
     "default_of",
@@ -45,6 +46,7 @@ __all__ = [
 
 STAGING_CONTAINER = "cloudimages-staging"
 REPLICATE_CONTAINER = "cloudimages-replicate"
+SYNC_EXPORT_CONTAINER = "cloudimages-sync"
 TASK_TIMEOUT_MINUTES = 360.0
 SEGMENT_SIZE_MB = 64
 MAX_NAME = 255  # Glance's limit for names, tags and property keys and values
@@ -255,6 +257,67 @@ class ReplicateRequest(_Replication, _OneImage):  # bases in this order: image_i
 
 class ReplicateTaggedRequest(_Replication, _Tagged):
     """Replicate every image carrying a tag in the source account to the targets."""
+
+
+class SyncRequest(_Request):
+    """Plan or apply a sync spec: keep its images present, identical, shared and fresh."""
+
+    spec: str = Field(
+        min_length=1,
+        description="Path (on the worker) or http(s) URL of the sync spec (YAML).",
+    )
+    mode: Literal["plan", "apply"] = Field(
+        default="apply",
+        description="plan: report the drift and what would change, change nothing; apply:"
+        " make every target as the spec says.",
+    )
+    prune: bool = Field(
+        default=False,
+        description="Also delete: versions beyond a delete retention, copies with other"
+        " content, duplicates, images no longer in the spec.",
+    )
+    delete_only: list[str] | None = Field(
+        default=None,
+        description="With prune: delete only these image ids (the ones a person confirmed).",
+    )
+    fail_on_drift: bool = Field(
+        default=False,
+        description="plan mode: fail the run when anything would change (for alerting).",
+    )
+    max_per_account: int = Field(
+        default=2, ge=1, le=64, description="Targets of one account worked on at once."
+    )
+    staging_container: str = Field(
+        default=STAGING_CONTAINER,
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^/]+$",
+        description="Container that stages uploads in each target.",
+    )
+    export_container: ExportContainer = Field(
+        default=SYNC_EXPORT_CONTAINER,
+        description="Container image sources are exported to (deleted once downloaded).",
+    )
+    segment_size_mb: int = Field(
+        default=SEGMENT_SIZE_MB, ge=1, le=5120, description="Upload segment size, MiB."
+    )
+    task_timeout_minutes: float = Field(
+        default=TASK_TIMEOUT_MINUTES, gt=0, description="How long each import or export may take."
+    )
+    max_download_gb: float = Field(
+        default=200.0, gt=0, description="Largest URL source to download, GiB."
+    )
+    download_stall_seconds: float = Field(
+        default=60.0, gt=0, description="Give up a URL download that sends nothing this long, s."
+    )
+
+    @property
+    def segment_size(self) -> int:
+        return self.segment_size_mb * MiB
+
+    @property
+    def max_download_size(self) -> int:
+        return int(self.max_download_gb * GiB)
 
 
 def account_limit_name(block: str) -> str:

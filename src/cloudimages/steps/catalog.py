@@ -157,7 +157,7 @@ def verify_image(
     wanted: dict[str, Any] = {"status": "active"}
     if name is not None:
         wanted["name"] = name
-    actual: dict[str, Any] = {"status": image.status, "name": image.name, **image.properties}
+    actual: dict[str, Any] = image.model_dump()  # os_distro & co. are fields, not extras
     wanted.update(properties or {})
     for key, value in wanted.items():
         if actual.get(key) != value:
