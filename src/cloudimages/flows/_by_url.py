@@ -29,46 +29,27 @@ def import_by_url(
     request: ImportRequest, *, region: str, limits: ImportLimits, watch: Stopwatch
 ) -> ImportReport:
     """The image of a URL source, fetched by the cloud: found, waited for, or made."""
-    if not is_url(request.source):
-        msg = f"--web-download needs an http(s) URL source, not {request.source!r}"
-        raise ConfigurationError(msg)
-    if not limits.fetches_urls:
-        msg = (
-            f"{request.account} ({region}) cannot fetch a URL itself (its image service has no"
-            " web-download import): import without --web-download; the URL is then"
-            " downloaded and checked here"
-        )
-        raise ConfigurationError(msg)
-    formats = limits.disk_formats
-    fmt = request.disk_format or _BY_EXTENSION.get(source_name(request.source).rpartition(".")[2])
-    if fmt is None or fmt not in formats:
-        msg = (
-            f"the cloud fetches {request.source} itself and must be told its format: give"
-            f" --disk-format, one of {', '.join(formats)}"
-        )
-        raise ConfigurationError(msg)
+    fmt = _checked_format(request, region, limits)
     key = hashlib.sha256(request.source.encode()).hexdigest()
-    marks = {SOURCE_URL_SHA256: key, SOURCE_NAME: source_name(request.source)}
-    wanted = {**request.properties, **marks}
-    account, staging = request.account, Staging(container=request.container, name=f"url-{key}")
+    wanted = {
+        **request.properties,
+        SOURCE_URL_SHA256: key,
+        SOURCE_NAME: source_name(request.source),
+    }
+    account = request.account
     found = find_image(account, region, properties={SOURCE_URL_SHA256: key}, name=request.name)
-    job, image_id = None, found.id if found is not None else ""
+    job = None
     if found is None:
+        staging = Staging(container=request.container, name=f"url-{key}")
         job = find_import(account, region, staging, name=request.name) or import_url(
             account, region, staging, request.source, name=request.name, disk_format=fmt
         )
-        done = wait_import(
-            account,
-            region,
-            job,
-            staging,
-            name=request.name,
-            deadline=deadline_after(request.task_timeout_minutes),
-        )
+        deadline = deadline_after(request.task_timeout_minutes)
+        done = wait_import(account, region, job, staging, name=request.name, deadline=deadline)
         assert done.image_id is not None
-        image_id = done.image_id
-        update_image(account, region, image_id, properties=wanted, tags=request.tags)
+        update_image(account, region, done.image_id, properties=wanted, tags=request.tags)
         discard_staged(account, region, staging)
+    image_id = found.id if found is not None else str(job.task_id if job else "")
     image = verify_image(account, region, image_id, name=request.name, properties=wanted)
     return ImportReport(
         image_id=image.id,
@@ -89,3 +70,26 @@ def import_by_url(
         duration_seconds=watch.elapsed,
         steps=watch.steps,
     )
+
+
+def _checked_format(request: ImportRequest, region: str, limits: ImportLimits) -> str:
+    """The format the cloud is told the URL holds; refuse what cannot work, before anything."""
+    if not is_url(request.source):
+        msg = f"--web-download needs an http(s) URL source, not {request.source!r}"
+        raise ConfigurationError(msg)
+    if not limits.fetches_urls:
+        msg = (
+            f"{request.account} ({region}) cannot fetch a URL itself (its image service has no"
+            " web-download import): import without --web-download; the URL is then"
+            " downloaded and checked here"
+        )
+        raise ConfigurationError(msg)
+    extension = source_name(request.source).rpartition(".")[2]
+    fmt = request.disk_format or _BY_EXTENSION.get(extension)
+    if fmt is None or fmt not in limits.disk_formats:
+        msg = (
+            f"the cloud fetches {request.source} itself and must be told its format: give"
+            f" --disk-format, one of {', '.join(limits.disk_formats)}"
+        )
+        raise ConfigurationError(msg)
+    return fmt
