@@ -33,6 +33,16 @@ class UploadOptions(BaseModel):
     download_chunk_size: int = Field(
         default=MiB, ge=4096, description="Bytes read per chunk when downloading."
     )
+    spool_dir: Path | None = Field(
+        default=None,
+        description="Where streams (URLs, copies) are spooled; default: the temp directory.",
+    )
+    spool_segments: int = Field(
+        default=8,
+        ge=2,
+        le=1000,
+        description="Segments of a stream spooled on disk at most (at least concurrency + 1).",
+    )
 
 
 class ObjectInfo(BaseModel):

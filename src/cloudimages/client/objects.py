@@ -4,7 +4,9 @@ Built on ``swiftclient.client.Connection`` with a preauth URL and token taken fr
 :class:`TokenSource` (the account session); ``_swift.py`` is the one place where
 swiftclient's exceptions become :mod:`cloudimages.errors` types. Uploads bigger than a
 segment become Static Large Objects uploaded in parallel and resumable; every upload
-and download hashes the whole content (md5 and sha256) in the same pass that moves it.
+and download hashes the whole content (md5 and sha256) as it moves it. Memory is
+bounded by the process-wide transfer budget (``set_transfer_budget``), not by the
+content or segment size: files are read by range, streams spooled to disk.
 
     >>> with ObjectsClient(session, region="DFW") as files:  # doctest: +SKIP
     ...     files.ensure_container("images")
@@ -25,11 +27,12 @@ from urllib.parse import quote, unquote, urlsplit
 from ..errors import NotFound
 from ._copies import copy_stream
 from ._downloads import download_to
+from ._jobs import spool_settings, stream_opener, upload_job
 from ._object_models import DownloadResult, ObjectInfo, UploadOptions, UploadResult
 from ._segments import Progress
-from ._streams import open_url
+from ._spool import Spool
 from ._swift import SwiftSession, Target, TokenSource, delete_with_manifest
-from ._uploads import UploadJob, object_headers, upload
+from ._uploads import UploadJob, object_headers, upload_file, upload_spooled
 
 __all__ = [
     "DownloadResult",
@@ -234,17 +237,17 @@ class ObjectsClient:
         A rerun after a failure sends only the segments that are not stored yet.
         """
         with Path(path).open("rb") as reader:
-            size = os.fstat(reader.fileno()).st_size
-            job = self._job(
+            job = upload_job(
+                self.options,
                 container,
                 name,
-                size=size,
+                size=os.fstat(reader.fileno()).st_size,
                 segment_size=segment_size,
                 concurrency=concurrency,
                 progress=progress,
                 headers=object_headers(metadata, content_type),
             )
-            return upload(self._session, reader, job)
+            return upload_file(self._session, reader.fileno(), job)
 
     def upload_stream(
         self,
@@ -259,8 +262,14 @@ class ObjectsClient:
         metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
     ) -> UploadResult:
-        """Upload from an http(s) URL (streamed) or a binary file object, read once in order."""
-        job = self._job(
+        """Upload from an http(s) URL (streamed) or a binary file object, read once in order.
+
+        The stream is spooled to disk a few segments ahead of the upload
+        (``UploadOptions.spool_dir``, ``spool_segments``), so memory stays small.
+        """
+        opener = stream_opener(self.options, source, size)
+        job = upload_job(
+            self.options,
             container,
             name,
             size=size,
@@ -269,13 +278,9 @@ class ObjectsClient:
             progress=progress,
             headers=object_headers(metadata, content_type),
         )
-        if not isinstance(source, str):
-            return upload(self._session, source, job)
-        if urlsplit(source).scheme not in ("http", "https"):
-            msg = f"upload_stream() takes an http(s) URL or a binary file object, not {source!r}"
-            raise ValueError(msg)
-        with open_url(source, timeout=self.options.timeout) as (reader, found_size):
-            return upload(self._session, reader, replace(job, size=size or found_size))
+        spool = Spool(opener, spool_settings(self.options, job.segment_size, job.concurrency))
+        with spool.start() as reading:
+            return upload_spooled(self._session, reading, replace(job, size=reading.info().size))
 
     def download(
         self,
@@ -314,11 +319,14 @@ class ObjectsClient:
         Bytes are read once and re-uploaded (as an SLO when big); they are checked
         against the source's md5 (or its SLO segment md5s) before anything is committed.
         A read cut short starts the copy again (segments stored already are kept).
+        Copies of the same object running at once in this process (to several
+        targets) share one read of the source.
         """
 
         def job(size: int | None, headers: Mapping[str, str]) -> UploadJob:
             metadata = {k[len(_META) :]: v for k, v in headers.items() if k.startswith(_META)}
-            return other._job(
+            return upload_job(
+                other.options,
                 dst_container,
                 dst_name,
                 size=size,
@@ -335,28 +343,11 @@ class ObjectsClient:
             src_name,
             job=job,
             chunk_size=self.options.download_chunk_size,
-        )
-
-    def _job(
-        self,
-        container: str,
-        name: str,
-        *,
-        size: int | None,
-        segment_size: int | None,
-        concurrency: int | None,
-        progress: Progress | None,
-        headers: Mapping[str, str],
-    ) -> UploadJob:
-        return UploadJob(
-            container=container,
-            name=name,
-            size=size,
-            segment_size=segment_size or self.options.segment_size,
-            concurrency=concurrency or self.options.concurrency,
-            segment_container=self.options.segment_container or f"{container}_segments",
-            headers=dict(headers),
-            progress=progress,
+            spool=spool_settings(
+                self.options,
+                segment_size or other.options.segment_size,
+                concurrency or other.options.concurrency,
+            ),
         )
 
     # lifecycle -------------------------------------------------------------------
