@@ -20,7 +20,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
@@ -67,6 +71,15 @@ for name, region in accounts:
 
 
 @dataclass(frozen=True)
+class StepTimes:
+    """The task runs of one kind (``copy-to-staging``…) in a flow run."""
+
+    count: int
+    total: float  # their run times added up, s
+    span: float  # from the first start to the last end, s
+
+
+@dataclass(frozen=True)
 class FlowRun:
     """One flow in its own process: wall time (spawn to exit), GNU time's peak RSS, its report."""
 
@@ -75,6 +88,8 @@ class FlowRun:
     vmhwm: int  # the flow process's own high-water mark (no children)
     flow_seconds: float  # inside the process, from before the flow call to after it
     report: dict[str, object]
+    steps: dict[str, StepTimes]  # its task runs by name, read from the Prefect API
+    cpu: dict[str, float]  # CPU seconds of the flow, the local cloud and the Prefect server
 
 
 @dataclass(frozen=True)
@@ -82,19 +97,68 @@ class Stack:
     env: dict[str, str]  # the environment of every flow process
     identity_url: str
     work: Path
+    services: dict[str, int]  # name → pid of the local cloud and the Prefect server
 
     def run_flow(self, *args: str) -> FlowRun:
         """Run the ``FLOW`` script with ``args`` under GNU time."""
         with tempfile.NamedTemporaryFile("r") as timing:
-            argv = [TIME, "-q", "-f", "%M", "-o", timing.name, sys.executable, "-c", FLOW, *args]
+            argv = [TIME, "-q", "-f", "%M %U %S", "-o", timing.name]
+            argv += [sys.executable, "-c", FLOW, *args]
+            services = {name: cpu_seconds(pid) for name, pid in self.services.items()}
             began = time.perf_counter()
             done = subprocess.run(argv, env=self.env, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - began
             if done.returncode != 0:
                 raise RuntimeError(f"flow {args[0]} failed:\n{done.stderr[-4000:]}")
-            peak = int(timing.read().split()[-1]) * 1024
+            rss, user, system = timing.read().split()[-3:]
+        cpu = {name: cpu_seconds(pid) - services[name] for name, pid in self.services.items()}
+        cpu["flow"] = float(user) + float(system)
         out = json.loads(done.stdout.strip().splitlines()[-1])
-        return FlowRun(seconds, peak, out["vmhwm"], out["seconds"], out["report"])
+        steps = task_times(self.env["PREFECT_API_URL"])
+        return FlowRun(
+            seconds, int(rss) * 1024, out["vmhwm"], out["seconds"], out["report"], steps, cpu
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def task_times(api: str) -> dict[str, StepTimes]:
+    """The task runs of the latest flow run, by task name (from the Prefect REST API).
+
+    The server records task runs in batches, so it is read until two reads agree.
+    """
+    flow_runs = httpx.post(
+        f"{api}/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 1}, timeout=30
+    ).json()
+    body = {"flow_runs": {"id": {"any_": [flow_runs[0]["id"]]}}, "limit": 200}
+    runs, previous = [], None
+    for _ in range(20):
+        time.sleep(1.0)
+        runs = httpx.post(f"{api}/task_runs/filter", json=body, timeout=30).json()
+        finished = sorted((r["id"], r.get("end_time")) for r in runs)
+        if finished == previous:
+            break
+        previous = finished
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        if run.get("start_time") and run.get("end_time"):
+            by_name.setdefault(run["name"].rsplit("-", 1)[0], []).append(run)
+    return {
+        name: StepTimes(
+            count=len(group),
+            total=sum(float(r["total_run_time"]) for r in group),
+            span=(
+                max(datetime.fromisoformat(r["end_time"]) for r in group)
+                - min(datetime.fromisoformat(r["start_time"]) for r in group)
+            ).total_seconds(),
+        )
+        for name, group in by_name.items()
+    }
 
 
 @contextmanager
@@ -141,7 +205,9 @@ def stack(work: Path, accounts: Sequence[tuple[str, str]], *, src: Path | None) 
             env=env,
             check=True,
         )
-        yield Stack(flow_env, identity, work)
+        yield Stack(
+            flow_env, identity, work, {"local cloud": cloud.pid, "Prefect server": server.pid}
+        )
     finally:
         cloud.stop()
         server.stop()

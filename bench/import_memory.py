@@ -65,8 +65,8 @@ def report(runs: dict[int, list[FlowRun]], sizes: tuple[int, int], meta: dict[st
     lines += [
         "",
         "| image | runs | peak RSS MiB (max) | peak RSS MiB (median) | flow process VmHWM MiB"
-        " (max) | wall s (median) | upload step s (median) |",
-        "|---|---|---|---|---|---|---|",
+        " (max) | wall s (median) | upload step s (median) | CPU s: flow / local cloud |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     peaks = {}
     for size in sizes:
@@ -77,7 +77,9 @@ def report(runs: dict[int, list[FlowRun]], sizes: tuple[int, int], meta: dict[st
             f"| {size} MiB dense | {len(mine)} | {peaks[size]:.0f} "
             f"| {statistics.median(r.peak_rss for r in mine) / MiB:.0f} "
             f"| {max(r.vmhwm for r in mine) / MiB:.0f} "
-            f"| {statistics.median(r.seconds for r in mine):.1f} | {upload:.1f} |"
+            f"| {statistics.median(r.seconds for r in mine):.1f} | {upload:.1f} "
+            f"| {statistics.median(r.cpu['flow'] for r in mine):.1f} / "
+            f"{statistics.median(r.cpu['local cloud'] for r in mine):.1f} |"
         )
     small, big = sizes
     lines += [

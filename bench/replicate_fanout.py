@@ -81,6 +81,21 @@ def report(runs: dict[int, list[FlowRun]], counts: list[int], meta: dict[str, st
             f"| {statistics.median(r.peak_rss for r in mine) / MiB:.0f} | {wall[n]:.1f} "
             f"| {statistics.median(r.flow_seconds for r in mine):.1f} |"
         )
+    lines += [
+        "",
+        "Where the time goes (Prefect task runs of the median run; span: first start"
+        " to last end, total: run times added up):",
+        "",
+    ]
+    for n in counts:
+        median_run = sorted(runs[n], key=lambda r: r.seconds)[(len(runs[n]) - 1) // 2]
+        parts = [
+            f"{name} {t.span:.1f} s span / {t.total:.1f} s total ×{t.count}"
+            for name, t in sorted(median_run.steps.items(), key=lambda kv: -kv[1].total)
+            if t.total >= 0.5
+        ]
+        cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in median_run.cpu.items())
+        lines.append(f"* {n} target(s): " + "; ".join(parts) + f". CPU s: {cpu}")
     one = counts[0]
     lines += ["", f"Ratios to {one} target(s) (peak RSS: max; wall time: median):", ""]
     for n in counts[1:]:

@@ -7,6 +7,8 @@ transfer, so the bound does not depend on what the interpreter imported.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import subprocess
@@ -316,6 +318,25 @@ def test_a_file_that_shrinks_during_the_upload_is_refused(
         )
     with pytest.raises(NotFound):
         alice.head_object(container, "s.bin")
+
+
+def test_without_the_whole_file_md5_the_sha256_and_segment_etags_still_hold(
+    cloud: LocalCloud, container: str, tmp_path: Path
+) -> None:
+    """``content_md5=False`` skips one hash pass: md5 is None, the rest is checked."""
+    path = random_file(tmp_path / "lean.bin", 3 * MiB + 1)
+    options = UploadOptions(content_md5=False, segment_size=MiB)
+    with ObjectsClient(source_for(cloud, "alice"), region="DFW", options=options) as lean:
+        result = lean.upload_file(path, container, "lean.bin")
+        assert (result.md5, result.sha256, result.segments) == (None, file_hashes(path)[1], 4)
+        assert lean.download(container, "lean.bin", tmp_path / "back").md5 == file_hashes(path)[0]
+
+
+def test_an_empty_stream_is_an_empty_object(alice: ObjectsClient, container: str) -> None:
+    """Nothing to spool: one plain PUT of zero bytes, with the md5 of nothing."""
+    result = alice.upload_stream(io.BytesIO(b""), container, "empty")
+    assert (result.size, result.manifest, result.md5) == (0, False, hashlib.md5(b"").hexdigest())
+    assert alice.head_object(container, "empty").size == 0
 
 
 # helpers ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .models import (
     TaskList,
     Token,
 )
+from .objects import set_transfer_budget
 from .rackspace import RackspaceCloud
 from .retry import RetryPolicy, is_transient, set_testing
 from .urls import Fetched, fetch_url
@@ -57,6 +58,7 @@ __all__ = [
     "fetch_url",
     "is_transient",
     "set_testing",
+    "set_transfer_budget",
 ]
 
 for _name in __all__:

@@ -29,21 +29,31 @@ class FileSegments:
     """The segments of an open file, and its digests from one sequential pass."""
 
     def __init__(
-        self, fd: int, size: int, segment_size: int, *, ahead: int, buffers: BufferPool
+        self,
+        fd: int,
+        size: int,
+        segment_size: int,
+        *,
+        ahead: int,
+        buffers: BufferPool,
+        content_md5: bool = True,
     ) -> None:
         self._fd, self._size, self._segment_size = fd, size, segment_size
         self._ahead = max(1, ahead)
         self._buffers = buffers
-        self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False) if content_md5 else None
+        passes: list[tuple[Hasher, str]] = [(self._sha256, "sha256-pass")]
+        if self._md5 is not None:
+            passes.append((self._md5, "md5-pass"))
         self._ready = threading.Condition()
         self._allowed = 0  # the digest pass may hash bytes below this offset
-        self._hashed = [0, 0]  # bytes each digest thread has hashed
+        self._hashed = [0] * len(passes)  # bytes each digest thread has hashed
         self._error: BaseException | None = None
         self._stopped = False
         self._threads = [
             threading.Thread(target=self._pass, args=(i, h), name=name, daemon=True)
-            for i, (h, name) in enumerate(((self._md5, "md5-pass"), (self._sha256, "sha256-pass")))
+            for i, (h, name) in enumerate(passes)
         ]
         for thread in self._threads:
             thread.start()
@@ -70,7 +80,8 @@ class FileSegments:
                 " it changed during the upload. Upload it again."
             )
             raise ChecksumMismatch(msg, expected=str(self._size), actual=str(now))
-        return Digests(self._size, self._md5.hexdigest(), self._sha256.hexdigest())
+        md5 = self._md5.hexdigest() if self._md5 is not None else ""
+        return Digests(self._size, md5, self._sha256.hexdigest())
 
     def close(self) -> None:
         """Stop the digest pass (when the upload ends early) and wait for its threads."""
@@ -123,7 +134,8 @@ class FileSegments:
                     end = min(limit, position + len(buffer))
                     hasher.update(read_at(self._fd, buffer[: end - position], position))
                 position = end
-                self._record(which, position)
+                if position % self._segment_size == 0 or position == self._size:
+                    self._record(which, position)  # only waits on whole segments
 
     def _next_limit(self, position: int) -> int | None:
         """Wait until the pass may hash beyond ``position``; None once stopped."""

@@ -44,7 +44,7 @@ class Digests:
     """Size and hashes of some content."""
 
     size: int
-    md5: str
+    md5: str  # "" when it was not asked for (UploadOptions.content_md5)
     sha256: str
 
 

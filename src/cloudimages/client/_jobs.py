@@ -36,6 +36,7 @@ def upload_job(
         headers=dict(headers),
         buffers=transfer_buffers(),
         progress=progress,
+        content_md5=options.content_md5,
     )
 
 

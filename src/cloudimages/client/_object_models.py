@@ -33,6 +33,11 @@ class UploadOptions(BaseModel):
     download_chunk_size: int = Field(
         default=MiB, ge=4096, description="Bytes read per chunk when downloading."
     )
+    content_md5: bool = Field(
+        default=True,
+        description="Compute the whole-content md5 of a segmented file upload (one hash pass;"
+        " the sha256 and each segment's md5 are computed and checked either way).",
+    )
     spool_dir: Path | None = Field(
         default=None,
         description="Where streams (URLs, copies) are spooled; default: the temp directory.",
@@ -65,7 +70,10 @@ class UploadResult(BaseModel):
     container: str
     name: str
     size: int
-    md5: str = Field(description="md5 of the whole content (not the SLO ETag).")
+    md5: str | None = Field(
+        description="md5 of the whole content (not the SLO ETag); None for a segmented file"
+        " upload with UploadOptions.content_md5 off."
+    )
     sha256: str
     etag: str = Field(description="The ETag Swift gave the object (unquoted).")
     segments: int = Field(description="Segments in the manifest; 0 for a plain object.")

@@ -46,6 +46,7 @@ class UploadJob:
     headers: Mapping[str, str]
     buffers: BufferPool
     progress: Progress | None = None
+    content_md5: bool = True
 
 
 def object_headers(metadata: Mapping[str, str] | None, content_type: str | None) -> dict[str, str]:
@@ -63,7 +64,14 @@ def upload_file(session: SwiftSession, fd: int, job: UploadJob) -> UploadResult:
     segment_size = choose_segment_size(job.segment_size, job.size)
     if job.size <= segment_size:
         return _plain(session, _file_segment(fd, job.size), _file_digests(fd, job), job)
-    source = FileSegments(fd, job.size, segment_size, ahead=job.concurrency, buffers=job.buffers)
+    source = FileSegments(
+        fd,
+        job.size,
+        segment_size,
+        ahead=job.concurrency,
+        buffers=job.buffers,
+        content_md5=job.content_md5,
+    )
     with source:
         return _upload_slo(session, source, source.segments(), job, segment_size)
 
@@ -197,7 +205,7 @@ def _result(
         container=job.container,
         name=job.name,
         size=digests.size,
-        md5=digests.md5,
+        md5=digests.md5 or None,
         sha256=digests.sha256,
         etag=answered.strip('"'),
         segments=len(segments),

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import NotFound
+from ._budget import set_transfer_budget
 from ._copies import copy_stream
 from ._downloads import download_to
 from ._jobs import spool_settings, stream_opener, upload_job
@@ -41,6 +42,7 @@ __all__ = [
     "TokenSource",
     "UploadOptions",
     "UploadResult",
+    "set_transfer_budget",
 ]
 
 _META = "x-object-meta-"
