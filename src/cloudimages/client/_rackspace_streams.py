@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ._downloads import open_object
+from ._jobs import image_opener
 from ._object_models import UploadResult
-from ._streams import IterReader, as_binary
-from ._uploads import UploadJob, upload
 from .cloud import Exported, ImageStream, Staging
 from .objects import ObjectsClient
 from .retry import NO_RETRY, retrying
@@ -44,19 +43,13 @@ def upload_from(
     """Stream ``source``'s image bytes into ``staging`` as a resumable, verified SLO."""
     what = f"copy of {exported.object} into {staging}"
     for trying in retrying(files.swift.policy, what):
-        with trying, source.open_exported(exported) as stream:
-            job = UploadJob(
-                container=staging.container,
-                name=staging.name,
-                size=stream.size,
+        with trying:
+            return files.upload_opened(
+                image_opener(lambda: source.open_exported(exported)),
+                staging.container,
+                staging.name,
                 segment_size=segment_size,
-                concurrency=files.options.concurrency,
-                segment_container=files.options.segment_container
-                or f"{staging.container}_segments",
-                headers={},
-                verify=stream.verify,
             )
-            return upload(files.swift, as_binary(IterReader(stream.chunks)), job)
     raise AssertionError("unreachable: retrying() returns or raises")  # pragma: no cover
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import ChecksumMismatch, ConfigurationError, NotFound, TaskFailed, TaskTimedOut
+from ._jobs import image_opener
 from ._object_models import DownloadResult, UploadOptions, UploadResult
 from ._openstack_data import digests_of, download_image, failed_import, same_image, upload_result
 from ._rackspace_streams import open_export_stream
 from ._segments import Progress
-from ._streams import IterReader, as_binary
 from .cloud import Cloud, Exported, ExportJob, ImageStream, ImportJob, ImportLimits, Staging
 from .glance import GlanceData, Hashes
 from .images import ImagesClient
@@ -338,12 +338,11 @@ class OpenStackCloud:
         self.files.ensure_container(container)
         name = self._export_name(image)
         for trying in retrying(self.session.retry, f"export of image {image_id}"):
-            with trying, self._image_stream(image_id) as stream:
-                self.files.upload_stream(
-                    as_binary(IterReader(stream.chunks)),
+            with trying:
+                self.files.upload_opened(
+                    image_opener(lambda: self._image_stream(image_id)),
                     container,
                     name,
-                    size=stream.size,
                     metadata={"glance-checksum": image.checksum or ""},
                 )
         return ExportJob(task_id="", status="success")
