@@ -1,0 +1,257 @@
+"""The local cloud's import (and export) task on dense data vs the work it imitates.
+
+One random (incompressible) raw disk is made into a dynamic VHD and uploaded to the local
+cloud (in its own process) twice: as an SLO of 64 MiB segments, as the pipelines upload
+it, and as one plain object. Then, in rounds whose order rotates, on the same machine:
+
+* ``lower bound``: issue 13's "convert + one sha256 pass": ``qemu-img convert`` of the raw
+  disk to a dynamic VHD, then ``sha256sum`` (or ``openssl dgst -sha256``) of the raw disk.
+* ``imitated work``: what the task stands for, done by hand on the uploaded VHD:
+  ``qemu-img convert -f vpc -O vpc`` (a new dynamic VHD), then ``md5sum`` of the result.
+* ``import task (SLO)`` and ``import task (plain object)``: ``POST /v2/tasks`` until the
+  task reads ``success`` (polled every 20 ms); the server's CPU time, qemu-img included.
+* ``export task``: the imported image exported to a container (a DLO), likewise.
+
+Every external tool runs on its own (wall and CPU time from ``os.wait4``); the output
+files go to the same disk as the local cloud's data. Ratios are medians over the rounds.
+
+    .venv/bin/python bench/import_task.py --size-mib 1024 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    LocalCloudProcess,
+    MiB,
+    cpu_seconds,
+    environment,
+    load,
+    peak_rss_mib,
+    rackspace_login,
+    version_of,
+)
+
+from cloudimages.client.objects import ObjectsClient
+
+SHA256 = {"sha256sum": ["sha256sum"], "openssl": ["openssl", "dgst", "-sha256"]}
+VHD = ["-O", "vpc", "-o", "subformat=dynamic,force_size=on"]
+LOWER, IMITATED = "lower bound", "imitated work"
+IMPORT_SLO, IMPORT_PLAIN, EXPORT = "import task (SLO)", "import task (plain object)", "export task"
+CONTAINER = "bench"
+
+
+@dataclass(frozen=True)
+class Run:
+    contender: str
+    seconds: float
+    cpu: float
+    steps: str  # what took the time, for the report
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode:
+        raise RuntimeError(f"{argv[0]} failed: {stderr}")
+    return seconds, usage.ru_utime + usage.ru_stime
+
+
+def pair(contender: str, first: list[str], second: list[str]) -> Run:
+    """Two processes one after the other, timed as one."""
+    a, b = timed(first), timed(second)
+    steps = f"{Path(first[0]).name} {a[0]:.2f} s, {Path(second[0]).name} {b[0]:.2f} s"
+    return Run(contender, a[0] + b[0], a[1] + b[1], steps)
+
+
+class Tasks:
+    """Import and export tasks of alice in the local cloud's DFW, timed from POST to the end."""
+
+    def __init__(self, cloud: LocalCloudProcess) -> None:
+        token, _, endpoints = rackspace_login(cloud.identity, "alice", "alice-api-key")
+        self.cloud = cloud
+        self.images = endpoints["image"]
+        self.files = endpoints["object-store"]
+        self.http = httpx.Client(headers={"X-Auth-Token": token}, timeout=120)
+        self.token = token
+
+    def run(
+        self, contender: str, task_type: str, task_input: dict[str, object]
+    ) -> tuple[Run, dict[str, str]]:
+        """The run, and the finished task's ``result``."""
+        before = cpu_seconds(self.cloud.pid)
+        start = time.perf_counter()
+        body = {"type": task_type, "input": task_input}
+        task = self.http.post(f"{self.images}/tasks", json=body).raise_for_status().json()
+        while task["status"] not in ("success", "failure"):
+            time.sleep(0.02)
+            task = self.http.get(f"{self.images}/tasks/{task['id']}").json()
+        seconds = time.perf_counter() - start
+        if task["status"] != "success":
+            raise RuntimeError(f"{contender}: {task['message']}")
+        cpu = cpu_seconds(self.cloud.pid) - before
+        return Run(contender, seconds, cpu, "in the local cloud"), dict(task["result"])
+
+    def delete_image(self, image_id: str) -> None:
+        self.http.delete(f"{self.images}/images/{image_id}").raise_for_status()
+
+    def delete_export(self, location: str) -> None:
+        prefix = location.split("/", 1)[1]
+        names = self.http.get(f"{self.files}/{CONTAINER}", params={"prefix": prefix})
+        for name in names.text.split():
+            self.http.delete(f"{self.files}/{CONTAINER}/{name}").raise_for_status()
+
+    def upload(self, path: Path, name: str, segment_size: int) -> None:
+        with ObjectsClient(StaticToken(self.token, self.files)) as client:
+            client.ensure_container(CONTAINER)
+            client.upload_file(path, CONTAINER, name, segment_size=segment_size)
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """The objects client's token source, for one token and one endpoint."""
+
+    value: str
+    url: str
+
+    def token(self) -> str:
+        return self.value
+
+    def reauthenticate(self, stale: str | None = None) -> str:
+        return self.value
+
+    def endpoint(self, service_type: str, region: str | None = None) -> str:
+        return self.url
+
+
+def make_disks(work: Path, size: int) -> tuple[Path, Path]:
+    raw, vhd = work / "dense.raw", work / "dense.vhd"
+    with raw.open("wb") as out:
+        for offset in range(0, size, 4 * MiB):
+            out.write(os.urandom(min(4 * MiB, size - offset)))
+    subprocess.run(["qemu-img", "convert", "-f", "raw", *VHD, str(raw), str(vhd)], check=True)
+    return raw, vhd
+
+
+def bench(args: argparse.Namespace, meta: dict[str, str]) -> list[Run]:
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
+        work = Path(tmp)
+        raw, vhd = make_disks(work, args.size_mib * MiB)
+        settings = {"data_dir": str(work / "localcloud"), "regions": ["DFW"], "task_workers": 1}
+        with LocalCloudProcess(settings) as cloud:
+            tasks = Tasks(cloud)
+            tasks.upload(vhd, "slo.vhd", 64 * MiB)
+            tasks.upload(vhd, "plain.vhd", vhd.stat().st_size)
+            meta["load average before the rounds"] = load()
+            out = work / "out.vhd"
+
+            def lower() -> Run:
+                convert = ["qemu-img", "convert", "-f", "raw", *VHD, str(raw), str(out)]
+                return pair(LOWER, convert, [*SHA256[args.sha256], str(raw)])
+
+            def imitated() -> Run:
+                convert = ["qemu-img", "convert", "-f", "vpc", *VHD, str(vhd), str(out)]
+                return pair(IMITATED, convert, ["md5sum", str(out)])
+
+            def imports() -> list[Run]:
+                done = []
+                for contender, name in ((IMPORT_SLO, "slo.vhd"), (IMPORT_PLAIN, "plain.vhd")):
+                    task_input = {"import_from": f"{CONTAINER}/{name}", "image_properties": {}}
+                    run, result = tasks.run(contender, "import", task_input)
+                    image_id = result["image_id"]
+                    if contender == IMPORT_SLO and args.export:
+                        target = {"image_uuid": image_id, "receiving_swift_container": CONTAINER}
+                        exported, where = tasks.run(EXPORT, "export", target)
+                        tasks.delete_export(where["export_location"])
+                        done.append(exported)
+                    tasks.delete_image(image_id)
+                    done.append(run)
+                return done
+
+            contenders: list[Callable[[], list[Run]]] = [
+                lambda: [lower()],
+                lambda: [imitated()],
+                imports,
+            ]
+            for index in range(args.rounds):
+                shift = index % len(contenders)
+                this_round = [r for c in contenders[shift:] + contenders[:shift] for r in c()]
+                out.unlink(missing_ok=True)
+                runs += this_round
+                print(
+                    f"round {index + 1}: "
+                    + ", ".join(f"{r.contender} {r.seconds:.2f} s" for r in this_round),
+                    flush=True,
+                )
+            meta["local cloud peak RSS"] = f"{peak_rss_mib(cloud.pid):.0f} MiB"
+    return runs
+
+
+def report(runs: list[Run], meta: dict[str, str], args: argparse.Namespace) -> str:
+    lines = [f"* {key}: {value}" for key, value in meta.items()]
+    lines += ["", "| contender | median s | best s | median CPU s |", "|---|---|---|---|"]
+    median: dict[str, float] = {}
+    names = list(dict.fromkeys(r.contender for r in runs))
+    for name in names:
+        mine = [r for r in runs if r.contender == name]
+        median[name] = statistics.median(r.seconds for r in mine)
+        best = min(r.seconds for r in mine)
+        cpu = statistics.median(r.cpu for r in mine)
+        lines.append(f"| {name} | {median[name]:.2f} | {best:.2f} | {cpu:.2f} |")
+    for name in (LOWER, IMITATED):
+        steps = "; ".join(r.steps for r in runs if r.contender == name)
+        lines.append(f"\n{name}, each round: {steps}")
+    lines += ["", f"Ratios (median times, {args.size_mib} MiB):", ""]
+    for name in names:
+        if name in (LOWER, IMITATED):
+            continue
+        lines.append(
+            f"* {name}: **{median[name] / median[LOWER]:.2f}×** the lower bound, "
+            f"{median[name] / median[IMITATED]:.2f}× the imitated work"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sha256", choices=sorted(SHA256), default="sha256sum")
+    parser.add_argument("--no-export", dest="export", action="store_false")
+    parser.add_argument("--work-dir", type=Path, default=None, help="Where data and disks go.")
+    parser.add_argument("--write", type=Path, help="Also write the report to this file.")
+    args = parser.parse_args()
+    meta = environment(
+        f"--size-mib {args.size_mib} --rounds {args.rounds} --sha256 {args.sha256}"
+        + ("" if args.export else " --no-export")
+    )
+    meta["qemu-img"] = version_of(["qemu-img", "--version"])
+    meta["coreutils"] = version_of(["md5sum", "--version"])
+    table = report(bench(args, meta), meta, args)
+    print(table)
+    if args.write:
+        args.write.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
