@@ -32,18 +32,36 @@ with LocalCloud(settings) as cloud:
 """
 
 
+def with_source(source: Path | None) -> dict[str, str] | None:
+    """The environment that makes a child import ``cloudimages`` from ``source`` (a ``src``
+    directory, e.g. ``git archive <commit> src | tar -x -C /tmp/base``); None: this one."""
+    if source is None:
+        return None
+    return {**os.environ, "PYTHONPATH": str(Path(source).resolve())}
+
+
 @dataclass
 class LocalCloudProcess:
-    """``python -c SERVER`` with the given settings; ``identity``/``keystone`` once started."""
+    """``python -c SERVER`` with the given settings; ``identity``/``keystone`` once started.
+
+    ``source``: run another version of the local cloud (see ``with_source``).
+    """
 
     settings: dict[str, Any]
+    source: Path | None = None
     proc: subprocess.Popen[str] | None = None
     identity: str = ""
     keystone: str = ""
 
     def __enter__(self) -> LocalCloudProcess:
         argv = [sys.executable, "-c", SERVER, json.dumps(self.settings)]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=with_source(self.source),
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:

@@ -14,6 +14,10 @@ connections) for a fixed time, in rounds whose order rotates:
   /v2/images`` (images come from import tasks), so the benchmark's server process writes the
   same records straight into the region's ``ImageStore`` before it serves.
 
+``--baseline-src DIR`` adds both regions of a second local cloud run from another
+version's ``src`` directory (``git archive <commit> src | tar -x -C /tmp/baseline``),
+seeded and measured the same way: before and after in one run.
+
 Pages asked for: the first (``?limit=100``) and one from the middle
 (``?limit=100&marker=<the 2,500th image>``). A page must answer 200 with 100 images.
 Besides requests per second, the report shows the server's CPU time per request (its
@@ -39,6 +43,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +61,7 @@ from _support import (
     load,
     rackspace_login,
     version_of,
+    with_source,
 )
 from realglance import RealGlance, default_cache_dir, ensure_glance_installed
 
@@ -134,9 +140,9 @@ def seed_over_http(url: str, headers: dict[str, str], count: int) -> None:
             list(pool.map(create, range(start, min(start + 500, count))))
 
 
-def seed_dfw(settings: dict[str, Any], count: int) -> None:
+def seed_dfw(settings: dict[str, Any], count: int, source: Path | None) -> None:
     argv = [sys.executable, "-c", SEED_DFW, json.dumps(settings), str(count)]
-    subprocess.run([*argv, json.dumps(PROPERTIES)], check=True)
+    subprocess.run([*argv, json.dumps(PROPERTIES)], check=True, env=with_source(source))
 
 
 def pages(target: Target, count: int) -> dict[str, str]:
@@ -193,46 +199,58 @@ def bench(args: argparse.Namespace, meta: dict[str, str]) -> list[Sample]:
     venv = ensure_glance_installed(default_cache_dir())
     meta["Glance"] = f"33.0.0, {args.glance_workers} gunicorn worker(s) x 8 threads"
     samples: list[Sample] = []
-    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
-        settings = {"data_dir": str(Path(tmp) / "localcloud"), "regions": ["DFW"]}
-        started = time.perf_counter()
-        seed_dfw(settings, args.images)
-        print(f"seeded local DFW in {time.perf_counter() - started:.1f} s", flush=True)
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp, ExitStack() as stack:
         glance = RealGlance(venv, Path(tmp) / "glance", workers=args.glance_workers)
-        with glance, LocalCloudProcess(settings) as cloud:
-            targets = make_targets(glance, cloud, args.images)
-            urls = {t.name: pages(t, args.images) for t in targets}
-            meta["load average before the rounds"] = load()
-            for round_index in range(args.rounds):
-                shift = round_index % len(targets)
-                for target in targets[shift:] + targets[:shift]:
-                    for page, url in urls[target.name].items():
-                        sample = run_wrk(wrk, target, page, url, args)
-                        samples.append(sample)
-                        print(
-                            f"round {round_index + 1}: {target.name:16s} {page}: "
-                            f"{sample.rate:7.1f} req/s, {sample.cpu_ms:6.2f} CPU ms/req",
-                            flush=True,
-                        )
+        stack.enter_context(glance)
+        targets = glance_target(glance, args.images)
+        versions = {"local": None} | ({"baseline": args.baseline_src} if args.baseline_src else {})
+        for label, source in versions.items():
+            settings = {"data_dir": str(Path(tmp) / label), "regions": ["DFW"]}
+            started = time.perf_counter()
+            seed_dfw(settings, args.images, source)
+            print(f"seeded {label} DFW in {time.perf_counter() - started:.1f} s", flush=True)
+            cloud = stack.enter_context(LocalCloudProcess(settings, source))
+            targets += local_targets(label, cloud, args.images)
+        urls = {t.name: pages(t, args.images) for t in targets}
+        meta["load average before the rounds"] = load()
+        for round_index in range(args.rounds):
+            shift = round_index % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                for page, url in urls[target.name].items():
+                    sample = run_wrk(wrk, target, page, url, args)
+                    samples.append(sample)
+                    print(
+                        f"round {round_index + 1}: {target.name:19s} {page}: "
+                        f"{sample.rate:7.1f} req/s, {sample.cpu_ms:6.2f} CPU ms/req",
+                        flush=True,
+                    )
     return samples
 
 
-def make_targets(glance: RealGlance, cloud: LocalCloudProcess, count: int) -> list[Target]:
+def glance_target(glance: RealGlance, count: int) -> list[Target]:
     gpid = int((glance.workdir / "gunicorn.pid").read_text())
-    gheaders = RealGlance.headers(GLANCE_PROJECT, roles="member,reader")
+    headers = RealGlance.headers(GLANCE_PROJECT, roles="member,reader")
+    target = Target("glance", f"{glance.url}/v2", headers, gpid)
+    seed(target, count)
+    return [target]
+
+
+def local_targets(label: str, cloud: LocalCloudProcess, count: int) -> list[Target]:
+    """RegionOne (seeded here over HTTP) and DFW (seeded by its server) of one local cloud."""
     token, region_one = keystone_login(cloud.keystone, "user1", "user1-password", "demo1")
-    rheaders = {"X-Auth-Token": token}
+    upstream = Target(
+        f"{label} RegionOne", f"{region_one.rstrip('/')}/v2", {"X-Auth-Token": token}, cloud.pid
+    )
+    seed(upstream, count)
     dfw_token, _, endpoints = rackspace_login(cloud.identity, "alice", "alice-api-key")
-    targets = [
-        Target("glance", f"{glance.url}/v2", gheaders, gpid),
-        Target("local RegionOne", f"{region_one.rstrip('/')}/v2", rheaders, cloud.pid),
-        Target("local DFW", endpoints["image"], {"X-Auth-Token": dfw_token}, cloud.pid),
-    ]
-    for target in targets[:2]:
-        started = time.perf_counter()
-        seed_over_http(target.url, target.headers, count)
-        print(f"seeded {target.name} in {time.perf_counter() - started:.1f} s", flush=True)
-    return targets
+    dfw = Target(f"{label} DFW", endpoints["image"], {"X-Auth-Token": dfw_token}, cloud.pid)
+    return [upstream, dfw]
+
+
+def seed(target: Target, count: int) -> None:
+    started = time.perf_counter()
+    seed_over_http(target.url, target.headers, count)
+    print(f"seeded {target.name} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def report(samples: list[Sample], meta: dict[str, str]) -> str:
@@ -261,6 +279,12 @@ def report(samples: list[Sample], meta: dict[str, str]) -> str:
         rate = median[target, page] / median["glance", page]
         cost = cpu["glance", page] / cpu[target, page]
         lines.append(f"* {target}, {page}: rate **{rate:.1f}×**, CPU per request {cost:.1f}×")
+    changed = [(t, p) for t, p in keys if ("baseline" + t.removeprefix("local"), p) in median]
+    if changed:
+        lines += ["", "This version against the baseline (rate: this / baseline):", ""]
+    for target, page in changed:
+        before = median["baseline" + target.removeprefix("local"), page]
+        lines.append(f"* {target}, {page}: **{median[target, page] / before:.1f}×**")
     return "\n".join(lines)
 
 
@@ -272,11 +296,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--glance-workers", type=int, default=1)
     parser.add_argument("--work-dir", type=Path, default=None, help="Where the servers keep data.")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="Also measure a local cloud run from this src dir (another version).",
+    )
     parser.add_argument("--write", type=Path, help="Also write the report to this file.")
     args = parser.parse_args()
     meta = environment(
         f"--images {args.images} --connections {args.connections} --seconds {args.seconds}"
         f" --rounds {args.rounds} --glance-workers {args.glance_workers}"
+        + (f" --baseline-src {args.baseline_src}" if args.baseline_src else "")
     )
     table = report(bench(args, meta), meta)
     print(table)

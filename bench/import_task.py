@@ -5,7 +5,8 @@ cloud (in its own process) twice: as an SLO of 64 MiB segments, as the pipelines
 it, and as one plain object. Then, in rounds whose order rotates, on the same machine:
 
 * ``lower bound``: issue 13's "convert + one sha256 pass": ``qemu-img convert`` of the raw
-  disk to a dynamic VHD, then ``sha256sum`` (or ``openssl dgst -sha256``) of the raw disk.
+  disk to a dynamic VHD, then ``openssl dgst -sha256`` of the raw disk (as fast as the
+  pipeline's hashlib; ``--sha256 sha256sum`` takes coreutils', ~3× slower without SHA-NI).
 * ``imitated work``: what the task stands for, done by hand on the uploaded VHD:
   ``qemu-img convert -f vpc -O vpc`` (a new dynamic VHD), then ``md5sum`` of the result.
 * ``import task (SLO)`` and ``import task (plain object)``: ``POST /v2/tasks`` until the
@@ -14,8 +15,11 @@ it, and as one plain object. Then, in rounds whose order rotates, on the same ma
 
 Every external tool runs on its own (wall and CPU time from ``os.wait4``); the output
 files go to the same disk as the local cloud's data. Ratios are medians over the rounds.
+``--baseline-src DIR`` runs a second local cloud from another version's ``src`` directory
+beside the first, its tasks in the same rounds: before and after in one run.
 
-    .venv/bin/python bench/import_task.py --size-mib 1024 --rounds 3
+    git archive <commit> src | tar -x -C /tmp/baseline
+    .venv/bin/python bench/import_task.py --rounds 5 --baseline-src /tmp/baseline/src
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -53,6 +59,7 @@ VHD = ["-O", "vpc", "-o", "subformat=dynamic,force_size=on"]
 LOWER, IMITATED = "lower bound", "imitated work"
 IMPORT_SLO, IMPORT_PLAIN, EXPORT = "import task (SLO)", "import task (plain object)", "export task"
 CONTAINER = "bench"
+BASELINE = ", baseline"
 
 
 @dataclass(frozen=True)
@@ -152,58 +159,62 @@ def make_disks(work: Path, size: int) -> tuple[Path, Path]:
     return raw, vhd
 
 
+def task_rounds(tasks: Tasks, suffix: str, export: bool) -> list[Run]:
+    """One import of each upload (and one export), each image deleted again."""
+    done = []
+    for contender, name in ((IMPORT_SLO, "slo.vhd"), (IMPORT_PLAIN, "plain.vhd")):
+        task_input = {"import_from": f"{CONTAINER}/{name}", "image_properties": {}}
+        run, result = tasks.run(contender + suffix, "import", task_input)
+        image_id = result["image_id"]
+        if contender == IMPORT_SLO and export:
+            target = {"image_uuid": image_id, "receiving_swift_container": CONTAINER}
+            exported, where = tasks.run(EXPORT + suffix, "export", target)
+            tasks.delete_export(where["export_location"])
+            done.append(exported)
+        tasks.delete_image(image_id)
+        done.append(run)
+    return done
+
+
 def bench(args: argparse.Namespace, meta: dict[str, str]) -> list[Run]:
     runs: list[Run] = []
-    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp, ExitStack() as stack:
         work = Path(tmp)
         raw, vhd = make_disks(work, args.size_mib * MiB)
-        settings = {"data_dir": str(work / "localcloud"), "regions": ["DFW"], "task_workers": 1}
-        with LocalCloudProcess(settings) as cloud:
-            tasks = Tasks(cloud)
-            tasks.upload(vhd, "slo.vhd", 64 * MiB)
-            tasks.upload(vhd, "plain.vhd", vhd.stat().st_size)
-            meta["load average before the rounds"] = load()
-            out = work / "out.vhd"
+        sources = {"": None} | ({BASELINE: args.baseline_src} if args.baseline_src else {})
+        sides: dict[str, Tasks] = {}
+        for suffix, source in sources.items():
+            data = work / f"localcloud{len(sides)}"
+            settings = {"data_dir": str(data), "regions": ["DFW"], "task_workers": 1}
+            sides[suffix] = Tasks(stack.enter_context(LocalCloudProcess(settings, source)))
+            sides[suffix].upload(vhd, "slo.vhd", 64 * MiB)
+            sides[suffix].upload(vhd, "plain.vhd", vhd.stat().st_size)
+        meta["load average before the rounds"] = load()
+        out = work / "out.vhd"
 
-            def lower() -> Run:
-                convert = ["qemu-img", "convert", "-f", "raw", *VHD, str(raw), str(out)]
-                return pair(LOWER, convert, [*SHA256[args.sha256], str(raw)])
+        def lower() -> list[Run]:
+            convert = ["qemu-img", "convert", "-f", "raw", *VHD, str(raw), str(out)]
+            return [pair(LOWER, convert, [*SHA256[args.sha256], str(raw)])]
 
-            def imitated() -> Run:
-                convert = ["qemu-img", "convert", "-f", "vpc", *VHD, str(vhd), str(out)]
-                return pair(IMITATED, convert, ["md5sum", str(out)])
+        def imitated() -> list[Run]:
+            convert = ["qemu-img", "convert", "-f", "vpc", *VHD, str(vhd), str(out)]
+            return [pair(IMITATED, convert, ["md5sum", str(out)])]
 
-            def imports() -> list[Run]:
-                done = []
-                for contender, name in ((IMPORT_SLO, "slo.vhd"), (IMPORT_PLAIN, "plain.vhd")):
-                    task_input = {"import_from": f"{CONTAINER}/{name}", "image_properties": {}}
-                    run, result = tasks.run(contender, "import", task_input)
-                    image_id = result["image_id"]
-                    if contender == IMPORT_SLO and args.export:
-                        target = {"image_uuid": image_id, "receiving_swift_container": CONTAINER}
-                        exported, where = tasks.run(EXPORT, "export", target)
-                        tasks.delete_export(where["export_location"])
-                        done.append(exported)
-                    tasks.delete_image(image_id)
-                    done.append(run)
-                return done
-
-            contenders: list[Callable[[], list[Run]]] = [
-                lambda: [lower()],
-                lambda: [imitated()],
-                imports,
-            ]
-            for index in range(args.rounds):
-                shift = index % len(contenders)
-                this_round = [r for c in contenders[shift:] + contenders[:shift] for r in c()]
-                out.unlink(missing_ok=True)
-                runs += this_round
-                print(
-                    f"round {index + 1}: "
-                    + ", ".join(f"{r.contender} {r.seconds:.2f} s" for r in this_round),
-                    flush=True,
-                )
-            meta["local cloud peak RSS"] = f"{peak_rss_mib(cloud.pid):.0f} MiB"
+        contenders: list[Callable[[], list[Run]]] = [lower, imitated]
+        contenders += [partial(task_rounds, t, suffix, args.export) for suffix, t in sides.items()]
+        for index in range(args.rounds):
+            shift = index % len(contenders)
+            this_round = [r for c in contenders[shift:] + contenders[:shift] for r in c()]
+            out.unlink(missing_ok=True)
+            runs += this_round
+            print(
+                f"round {index + 1}: "
+                + ", ".join(f"{r.contender} {r.seconds:.2f} s" for r in this_round),
+                flush=True,
+            )
+        for suffix, tasks in sides.items():
+            peak = peak_rss_mib(tasks.cloud.pid)
+            meta[f"local cloud{suffix} peak RSS"] = f"{peak:.0f} MiB"
     return runs
 
 
@@ -225,10 +236,13 @@ def report(runs: list[Run], meta: dict[str, str], args: argparse.Namespace) -> s
     for name in names:
         if name in (LOWER, IMITATED):
             continue
-        lines.append(
+        line = (
             f"* {name}: **{median[name] / median[LOWER]:.2f}×** the lower bound, "
             f"{median[name] / median[IMITATED]:.2f}× the imitated work"
         )
+        if name + BASELINE in median:
+            line += f", {median[name + BASELINE] / median[name]:.2f}× faster than the baseline"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -236,14 +250,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sha256", choices=sorted(SHA256), default="sha256sum")
+    parser.add_argument("--sha256", choices=sorted(SHA256), default="openssl")
     parser.add_argument("--no-export", dest="export", action="store_false")
     parser.add_argument("--work-dir", type=Path, default=None, help="Where data and disks go.")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="Also run the tasks on a local cloud from this src dir (another version).",
+    )
     parser.add_argument("--write", type=Path, help="Also write the report to this file.")
     args = parser.parse_args()
     meta = environment(
         f"--size-mib {args.size_mib} --rounds {args.rounds} --sha256 {args.sha256}"
         + ("" if args.export else " --no-export")
+        + (f" --baseline-src {args.baseline_src}" if args.baseline_src else "")
     )
     meta["qemu-img"] = version_of(["qemu-img", "--version"])
     meta["coreutils"] = version_of(["md5sum", "--version"])
