@@ -15,6 +15,9 @@ it, and as one plain object. Then, in rounds whose order rotates, on the same ma
 
 Every external tool runs on its own (wall and CPU time from ``os.wait4``); the output
 files go to the same disk as the local cloud's data. Ratios are medians over the rounds.
+The bytes each task moved through read/write/copy_file_range calls (``/proc/<pid>/io`` of
+the server, qemu-img included), divided by the image size, count its passes over the data:
+the reference tools make two reads and one write.
 ``--baseline-src DIR`` runs a second local cloud from another version's ``src`` directory
 beside the first, its tasks in the same rounds: before and after in one run.
 
@@ -68,6 +71,8 @@ class Run:
     seconds: float
     cpu: float
     steps: str  # what took the time, for the report
+    read: int = 0  # bytes the server and its qemu-img read (read/pread/copy_file_range)
+    written: int = 0  # and wrote
 
 
 def timed(argv: list[str]) -> tuple[float, float]:
@@ -105,7 +110,7 @@ class Tasks:
         self, contender: str, task_type: str, task_input: dict[str, object]
     ) -> tuple[Run, dict[str, str]]:
         """The run, and the finished task's ``result``."""
-        before = cpu_seconds(self.cloud.pid)
+        before, io_before = cpu_seconds(self.cloud.pid), io_bytes(self.cloud.pid)
         start = time.perf_counter()
         body = {"type": task_type, "input": task_input}
         task = self.http.post(f"{self.images}/tasks", json=body).raise_for_status().json()
@@ -116,7 +121,9 @@ class Tasks:
         if task["status"] != "success":
             raise RuntimeError(f"{contender}: {task['message']}")
         cpu = cpu_seconds(self.cloud.pid) - before
-        return Run(contender, seconds, cpu, "in the local cloud"), dict(task["result"])
+        read, written = (b - a for a, b in zip(io_before, io_bytes(self.cloud.pid), strict=True))
+        run = Run(contender, seconds, cpu, "in the local cloud", read, written)
+        return run, dict(task["result"])
 
     def delete_image(self, image_id: str) -> None:
         self.http.delete(f"{self.images}/images/{image_id}").raise_for_status()
@@ -148,6 +155,12 @@ class StaticToken:
 
     def endpoint(self, service_type: str, region: str | None = None) -> str:
         return self.url
+
+
+def io_bytes(pid: int) -> tuple[int, int]:
+    """Bytes a process (and its reaped children, e.g. qemu-img) read and wrote by syscall."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["rchar"]), int(fields["wchar"])
 
 
 def make_disks(work: Path, size: int) -> tuple[Path, Path]:
@@ -219,8 +232,13 @@ def bench(args: argparse.Namespace, meta: dict[str, str]) -> list[Run]:
 
 
 def report(runs: list[Run], meta: dict[str, str], args: argparse.Namespace) -> str:
+    size = args.size_mib * MiB
     lines = [f"* {key}: {value}" for key, value in meta.items()]
-    lines += ["", "| contender | median s | best s | median CPU s |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| contender | median s | best s | median CPU s | bytes read / size | written / size |",
+        "|---|---|---|---|---|---|",
+    ]
     median: dict[str, float] = {}
     names = list(dict.fromkeys(r.contender for r in runs))
     for name in names:
@@ -228,7 +246,11 @@ def report(runs: list[Run], meta: dict[str, str], args: argparse.Namespace) -> s
         median[name] = statistics.median(r.seconds for r in mine)
         best = min(r.seconds for r in mine)
         cpu = statistics.median(r.cpu for r in mine)
-        lines.append(f"| {name} | {median[name]:.2f} | {best:.2f} | {cpu:.2f} |")
+        io = "2.00 | 1.00"  # the reference tools: one convert pass and one hashing pass
+        if name not in (LOWER, IMITATED):
+            read = statistics.median(r.read for r in mine) / size
+            io = f"{read:.2f} | {statistics.median(r.written for r in mine) / size:.2f}"
+        lines.append(f"| {name} | {median[name]:.2f} | {best:.2f} | {cpu:.2f} | {io} |")
     for name in (LOWER, IMITATED):
         steps = "; ".join(r.steps for r in runs if r.contender == name)
         lines.append(f"\n{name}, each round: {steps}")
