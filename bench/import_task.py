@@ -10,7 +10,7 @@ it, and as one plain object. Then, in rounds whose order rotates, on the same ma
 * ``imitated work``: what the task stands for, done by hand on the uploaded VHD:
   ``qemu-img convert -f vpc -O vpc`` (a new dynamic VHD), then ``md5sum`` of the result.
 * ``import task (SLO)`` and ``import task (plain object)``: ``POST /v2/tasks`` until the
-  task reads ``success`` (polled every 20 ms); the server's CPU time, qemu-img included.
+  task reads ``success`` (polled every 50 ms); the server's CPU time, qemu-img included.
 * ``export task``: the imported image exported to a container (a DLO), likewise.
 
 Every external tool runs on its own (wall and CPU time from ``os.wait4``); the output
@@ -115,7 +115,7 @@ class Tasks:
         body = {"type": task_type, "input": task_input}
         task = self.http.post(f"{self.images}/tasks", json=body).raise_for_status().json()
         while task["status"] not in ("success", "failure"):
-            time.sleep(0.02)
+            time.sleep(0.05)
             task = self.http.get(f"{self.images}/tasks/{task['id']}").json()
         seconds = time.perf_counter() - start
         if task["status"] != "success":
