@@ -222,7 +222,7 @@ def bench(args: argparse.Namespace, meta: dict[str, str]) -> list[Run]:
             runs += this_round
             print(
                 f"round {index + 1}: "
-                + ", ".join(f"{r.contender} {r.seconds:.2f} s" for r in this_round),
+                + ", ".join(f"{r.contender} {r.seconds:.2f} s/{r.cpu:.2f} CPU" for r in this_round),
                 flush=True,
             )
         for suffix, tasks in sides.items():
