@@ -33,7 +33,7 @@ from .images import ImagesClient
 from .keystone import KeystoneSession
 from .models import Image
 from .objects import ObjectsClient
-from .retry import is_testing, retrying
+from .retry import poll_schedule, retrying
 
 __all__ = ["STAGING_KEY", "ImportMethod", "OpenStackCloud"]
 
@@ -43,7 +43,6 @@ STAGING_KEY = "cloudimages.staging"
 ImportMethod = Literal["auto", "upload", "glance-direct"]
 #: Statuses of a record still on its way to ``active``.
 UNDERWAY = ("saving", "uploading", "importing")
-POLL_INTERVAL, BACKOFF, MAX_POLL_INTERVAL = 2.0, 1.5, 30.0
 
 
 class OpenStackCloud:
@@ -241,8 +240,7 @@ class OpenStackCloud:
     def wait_import(
         self, job: ImportJob, staging: Staging, *, name: str, deadline: float
     ) -> ImportJob:
-        first, longest = (0.1, 0.1) if is_testing() else (POLL_INTERVAL, MAX_POLL_INTERVAL)
-        interval = first
+        interval, growth, longest = poll_schedule()
         while True:
             image = self.images.get_image(job.task_id)
             if image.status == "active":
@@ -257,7 +255,7 @@ class OpenStackCloud:
                 )
                 raise TaskTimedOut(msg, task_id=image.id, status=str(image.status))
             time.sleep(min(interval, left))
-            interval = min(interval * BACKOFF, longest)
+            interval = min(interval * growth, longest)
 
     def _import_failed(self, image: Image) -> TaskFailed:
         said = next(

@@ -32,7 +32,7 @@ from .images import ImagesClient
 from .imagetasks import CLOCK_SLACK, find_task
 from .models import Image, Task
 from .objects import ObjectsClient
-from .retry import is_testing
+from .retry import poll_schedule
 from .units import GiB
 
 if TYPE_CHECKING:
@@ -55,8 +55,6 @@ RACKSPACE_LIMITS = ImportLimits(
 IMPORT_MARKER = "cloudimages-import-task"
 EXPORT_MARKER = "cloudimages-export-"
 _PENDING = "pending "
-#: Seconds between the first polls of a task, growing by BACKOFF up to MAX_POLL_INTERVAL.
-POLL_INTERVAL, BACKOFF, MAX_POLL_INTERVAL = 2.0, 1.5, 30.0
 
 
 class RackspaceCloud:
@@ -273,12 +271,12 @@ class RackspaceCloud:
 
     # tasks --------------------------------------------------------------------------
     def _wait(self, task_id: str, deadline: float) -> Task:
-        first, longest = (0.1, 0.1) if is_testing() else (POLL_INTERVAL, MAX_POLL_INTERVAL)
+        first, growth, longest = poll_schedule()
         return self.images.wait_for_task(
             task_id,
             timeout=max(0.0, deadline - time.time()),
             poll_interval=first,
-            backoff=BACKOFF,
+            backoff=growth,
             max_interval=longest,
         )
 

@@ -48,6 +48,7 @@ __all__ = [
     "is_testing",
     "is_transient",
     "parse_retry_after",
+    "poll_schedule",
     "retrying",
     "set_testing",
 ]
@@ -74,6 +75,18 @@ def set_testing(testing: bool) -> None:
 def is_testing() -> bool:
     """Whether ``set_testing(True)`` is in force."""
     return stamina.is_testing()
+
+
+#: Waits between polls of a cloud's long task (an import, an export, a Glance import):
+#: the first after 1 s, each 25 % longer, so a finished task is seen at most about a
+#: quarter of the time waited late; at most one poll every 30 s (Rackspace's advice)
+#: once the task has run for about two and a half minutes.
+POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 1.0, 1.25, 30.0
+
+
+def poll_schedule() -> tuple[float, float, float]:
+    """(first wait, growth, longest wait) for polling a task; 0.1 s flat while testing."""
+    return (0.1, 1.0, 0.1) if is_testing() else (POLL_FIRST, POLL_GROWTH, POLL_LONGEST)
 
 
 class RetryPolicy(BaseModel):
