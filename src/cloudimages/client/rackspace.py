@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import progress
 from ..errors import ConfigurationError, NotFound, TaskFailed
 from ._exports import export_object_name, verify_dlo_export
 from ._object_models import DownloadResult, UploadOptions, UploadResult
@@ -148,6 +149,7 @@ class RackspaceCloud:
             staging.container,
             staging.name,
             segment_size=segment_size,
+            progress=progress.current(),  # the copy step's phase, if it opened one
         )
 
     def start_import(self, staging: Staging, *, name: str) -> ImportJob:
