@@ -46,3 +46,38 @@ def test_sessions_are_shared_per_account_and_region() -> None:
     assert account.session("IAD") is not account.session()
     other_key = CloudImagesAccount(username="alice", api_key="other", region="DFW")
     assert other_key.session() is not account.session()
+
+
+@pytest.mark.parametrize(
+    ("fields", "region"),
+    [
+        ({"username": "alice", "api_key": "k1", "region": "DFW"}, None),
+        ({"username": "bob", "api_key": "k2", "region": None}, "IAD"),
+        (
+            {
+                "username": "carol",
+                "api_key": "k3",
+                "region": "ORD",
+                "identity_url": "http://127.0.0.1:5000/v2.0",
+                "use_internal_url": True,
+            },
+            "DFW",
+        ),
+    ],
+)
+def test_the_cli_opens_a_saved_document_as_the_block_would(
+    fields: dict[str, object], region: str | None
+) -> None:
+    """The CLI's Prefect-free reader of a saved block gives the block's own credentials.
+
+    Every field of the block is one the reader knows (a new field fails here first).
+    """
+    from cloudimages.cli._accountstore import OPENERS, rackspace_credentials
+
+    block = CloudImagesAccount(**fields)  # type: ignore[arg-type]
+    saved = block.model_dump(mode="json") | {"api_key": block.api_key.get_secret_value()}
+    assert rackspace_credentials(saved, region) == block.credentials(region)
+    assert set(CloudImagesAccount.model_fields) == {
+        "username", "api_key", "region", "identity_url", "use_internal_url",
+    }  # fmt: skip
+    assert block.get_block_type_slug() in OPENERS
