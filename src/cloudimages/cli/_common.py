@@ -91,12 +91,12 @@ def prefect_defaults(*, quiet: bool = True, connect: bool = True) -> None:
     still reaches the API and the UI, and the CLI shows progress and warnings
     itself. ``cloudimages serve`` is not quiet: its runs' lines are its log.
     """
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
-    if connect:
+    if connect:  # first: the settings it looks up are the user's, not these defaults
         from ._connect import connect as connect_to_api
 
         connect_to_api()
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     if quiet and not OPTIONS.verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         # "Still processing items" while events drain at exit: noise on a command line.

@@ -99,7 +99,7 @@ def _set_up() -> None:
     """What ``cloudimages server setup`` installs: the crash detector."""
     from ._common import prefect_defaults
 
-    prefect_defaults(connect=False)  # connected already
+    prefect_defaults(connect=False, quiet=False)  # connected already; logging is the caller's
     from .crashes import ensure_crash_detection
 
     ensure_crash_detection()
