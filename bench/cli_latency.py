@@ -180,6 +180,7 @@ def socket_port() -> Iterator[int]:
 
 
 def environment(home: Path, **extra: str) -> dict[str, str]:
+    (home / "prefect-home").mkdir(parents=True)  # Prefect makes only the last level
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CLOUDIMAGES_"))}
     return (
         env
