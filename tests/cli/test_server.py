@@ -68,9 +68,9 @@ def test_started_on_first_use_reused_protected_and_stopped_whole(cli: Cli, tmp_p
         automations = httpx.post(f"{api}/automations/filter", json={}, headers=auth).json()
         assert AUTOMATION_NAME in [a["name"] for a in automations]
 
-        bg.ok(
+        bg.ok(  # --overwrite: no lookup before the block class is imported
             "accounts", "add", "bg-alice", "--username", "alice", "--region", "DFW",
-            "--identity-url", bg.identity_url, "--api-key", "alice-api-key",
+            "--identity-url", bg.identity_url, "--api-key", "alice-api-key", "--overwrite",
         )  # fmt: skip
         report = bg.json(
             "import", str(make_qcow2(tmp_path)), "--account", "bg-alice", "--name", "bg-image"

@@ -11,6 +11,7 @@ not running, with the crash detector installed (``cloudimages server setup``).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
 
@@ -80,6 +81,9 @@ def start_background_server(*, announce: bool = False) -> tuple[_localserver.Ser
     Prefect, when this process imports it, is pointed at it. Returns whether it
     was started now; with ``announce`` a start is told on stderr.
     """
+    if "prefect.context" in sys.modules:  # its settings are read once, at import
+        msg = "the background server must be chosen before Prefect is imported"
+        raise RuntimeError(msg)
     server, started = _localserver.ensure()
     os.environ["PREFECT_API_URL"] = server.api_url
     os.environ["PREFECT_API_AUTH_STRING"] = server.auth_string
@@ -96,13 +100,23 @@ def start_background_server(*, announce: bool = False) -> tuple[_localserver.Ser
 
 
 def _set_up() -> None:
-    """What ``cloudimages server setup`` installs: the crash detector."""
+    """What ``cloudimages server setup`` installs: the crash detector.
+
+    A failure is a warning: the server works without it, and the command goes on.
+    """
     from ._common import prefect_defaults
 
     prefect_defaults(connect=False, quiet=False)  # connected already; logging is the caller's
     from .crashes import ensure_crash_detection
 
-    ensure_crash_detection()
+    try:
+        ensure_crash_detection()
+    except Exception as err:  # any failure here is reported, not fatal
+        errors.print(
+            f"[yellow]warning:[/yellow] the crash detector was not installed ({escape(str(err))});"
+            " run `cloudimages server setup`",
+            highlight=False,
+        )
 
 
 def _env_headers() -> dict[str, str]:

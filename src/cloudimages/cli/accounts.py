@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ..errors import ConfigurationError
 from . import _blocks
-from ._common import ExitCode, JsonFlag, console, print_json
+from ._common import ExitCode, JsonFlag, console, prefect_defaults, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Save, list and remove account blocks.")
 
@@ -83,6 +83,7 @@ def add(
     if not overwrite:
         _blocks.refuse_existing(name)
     key = _read_api_key(api_key)
+    prefect_defaults()  # before the block class imports Prefect: it must know which API
     from ..blocks import CloudImagesAccount
 
     fields: dict[str, object] = {
@@ -183,8 +184,6 @@ def limit(
     Replication holds one slot of its target account's limit while it works on
     it, across every worker and served process of this Prefect server.
     """
-    from ._common import prefect_defaults
-
     prefect_defaults()
     from .deployments import ensure_account_limits, saved_account_names
 
