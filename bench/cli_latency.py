@@ -4,7 +4,7 @@ Both run from the same venv in one session, their runs interleaved, each command
 in a process of its own (interpreter start-up included), against the same local
 cloud on 127.0.0.1:
 
-* ``--help``, ``accounts list``, ``images list`` (no pipeline), and
+* ``--help``, ``accounts list``, ``images list``, ``accounts add`` (no pipeline), and
 * ``import`` of a fresh 1 MiB qcow2 (a pipeline): wall time, and how long until
   the flow run begins and until its first step is done (read from Prefect's own
   log lines, ``--verbose``, which carry the time of day to the millisecond).
@@ -214,7 +214,11 @@ def measure(
         "--help": ("--help",),
         "accounts list": ("accounts", "list", "--json"),
         "images list": ("images", "list", "--account", "alice", "--json"),
-    }
+        "accounts add (saves a block)": (
+            "accounts", "add", "bob", "--username", "bob", "--region", "DFW",
+            "--identity-url", cloud.identity_url, "--api-key", "bob-api-key", "--overwrite",
+        ),
+    }  # fmt: skip
     counter = iter(range(10_000))
     for n in range(-1, runs):  # run -1 warms caches (bytecode, page cache, settings)
         for name, (src, env) in variants.items():
