@@ -13,7 +13,7 @@ Nothing here imports Prefect, so the CLI can build a request fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .client.units import GiB, MiB
@@ -36,6 +37,7 @@ __all__ = [
     "ReplicateRequest",
     "ReplicateTaggedRequest",
     "ShareRequest",
+    "SyncRequest",
     "account_limit_name",
     "build",
     "default_of",
@@ -44,6 +46,7 @@ __all__ = [
 
 STAGING_CONTAINER = "cloudimages-staging"
 REPLICATE_CONTAINER = "cloudimages-replicate"
+SYNC_EXPORT_CONTAINER = "cloudimages-sync"
 TASK_TIMEOUT_MINUTES = 360.0
 SEGMENT_SIZE_MB = 64
 MAX_NAME = 255  # Glance's limit for names, tags and property keys and values
@@ -54,7 +57,7 @@ Mode = Literal["auto", "share", "copy"]
 BlockName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=MAX_NAME),
-    Field(description="Name of a Cloud Images Account block (lowercase letters, digits, dashes)."),
+    Field(description="Name of an account block, Rackspace or OpenStack (lowercase, digits, -)."),
 ]
 Region = Annotated[
     str | None,
@@ -81,11 +84,6 @@ _FORM = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 class _Request(BaseModel):
     model_config = _FORM
-
-    @field_validator("region", "source_region", mode="after", check_fields=False)
-    @classmethod
-    def _upper(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
 
 
 class ImportRequest(_Request):
@@ -127,6 +125,21 @@ class ImportRequest(_Request):
     max_download_gb: float = Field(
         default=200.0, gt=0, description="Largest URL source to download, GiB."
     )
+    web_download: bool = Field(
+        default=False,
+        description="OpenStack, URL sources: have the cloud fetch the URL itself (Glance's"
+        " web-download): nothing is downloaded here; the cloud checks the format.",
+    )
+    source_format: str | None = Field(
+        default=None,
+        description="What the source is (qcow2, raw, vhd, vmdk...); default: what its name says."
+        " Checked against its bytes before anything reads it.",
+    )
+    disk_format: str | None = Field(
+        default=None,
+        description="Import as this disk format (qcow2, raw, vhd...); default: the source's when"
+        " the target takes it, else the one the target prefers (Rackspace: VHD).",
+    )
     download_stall_seconds: float = Field(
         default=60.0, gt=0, description="Give up a URL download that sends nothing this long, s."
     )
@@ -157,8 +170,10 @@ class ExportRequest(_Request):
 
     image_id: str = Field(min_length=1, description="The image to export (the account owns it).")
     account: BlockName
-    container: ExportContainer = Field(
-        description="Cloud Files container to export into (no '.', '/' or '?')."
+    container: ExportContainer | None = Field(
+        default=None,
+        description="Container to export into (no '.', '/' or '?'); an OpenStack cloud's"
+        " image can also go straight to a file (--download-to) without one.",
     )
     region: Region = None
     download_to: str | None = Field(
@@ -170,6 +185,13 @@ class ExportRequest(_Request):
     task_timeout_minutes: float = Field(
         default=TASK_TIMEOUT_MINUTES, gt=0, description="How long the export task may take."
     )
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Self:
+        if self.container is None and self.download_to is None and self.compare_with is None:
+            msg = "say where the export goes: a container, a file to download to, or both"
+            raise ValueError(msg)
+        return self
 
 
 class ShareRequest(_Request):
@@ -235,6 +257,67 @@ class ReplicateRequest(_Replication, _OneImage):  # bases in this order: image_i
 
 class ReplicateTaggedRequest(_Replication, _Tagged):
     """Replicate every image carrying a tag in the source account to the targets."""
+
+
+class SyncRequest(_Request):
+    """Plan or apply a sync spec: keep its images present, identical, shared and fresh."""
+
+    spec: str = Field(
+        min_length=1,
+        description="Path (on the worker) or http(s) URL of the sync spec (YAML).",
+    )
+    mode: Literal["plan", "apply"] = Field(
+        default="apply",
+        description="plan: report the drift and what would change, change nothing; apply:"
+        " make every target as the spec says.",
+    )
+    prune: bool = Field(
+        default=False,
+        description="Also delete: versions beyond a delete retention, copies with other"
+        " content, duplicates, images no longer in the spec.",
+    )
+    delete_only: list[str] | None = Field(
+        default=None,
+        description="With prune: delete only these image ids (the ones a person confirmed).",
+    )
+    fail_on_drift: bool = Field(
+        default=False,
+        description="plan mode: fail the run when anything would change (for alerting).",
+    )
+    max_per_account: int = Field(
+        default=2, ge=1, le=64, description="Targets of one account worked on at once."
+    )
+    staging_container: str = Field(
+        default=STAGING_CONTAINER,
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^/]+$",
+        description="Container that stages uploads in each target.",
+    )
+    export_container: ExportContainer = Field(
+        default=SYNC_EXPORT_CONTAINER,
+        description="Container image sources are exported to (deleted once downloaded).",
+    )
+    segment_size_mb: int = Field(
+        default=SEGMENT_SIZE_MB, ge=1, le=5120, description="Upload segment size, MiB."
+    )
+    task_timeout_minutes: float = Field(
+        default=TASK_TIMEOUT_MINUTES, gt=0, description="How long each import or export may take."
+    )
+    max_download_gb: float = Field(
+        default=200.0, gt=0, description="Largest URL source to download, GiB."
+    )
+    download_stall_seconds: float = Field(
+        default=60.0, gt=0, description="Give up a URL download that sends nothing this long, s."
+    )
+
+    @property
+    def segment_size(self) -> int:
+        return self.segment_size_mb * MiB
+
+    @property
+    def max_download_size(self) -> int:
+        return int(self.max_download_gb * GiB)
 
 
 def account_limit_name(block: str) -> str:

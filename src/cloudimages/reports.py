@@ -81,6 +81,7 @@ class ImportReport(BaseModel):
     checksum: str | None = Field(description="The image's checksum, as the service reports it.")
     skipped: bool = Field(description="True when the image existed already; nothing was done.")
     converted: bool = False
+    disk_format: str | None = Field(default=None, description="The format it was imported as.")
     uploaded_size: int = Field(default=0, description="Bytes of the VHD that was staged.")
     uploaded_segments: int = 0
     skipped_segments: int = 0
@@ -106,7 +107,7 @@ class ImportReport(BaseModel):
             ("source bytes", self.size),
             ("virtual size", self.virtual_size),
             ("image checksum", self.checksum),
-            ("converted to VHD", self.converted),
+            ("imported as", f"{self.disk_format}{' (converted)' if self.converted else ''}"),
             (
                 "segments sent / already stored",
                 f"{self.uploaded_segments} / {self.skipped_segments}",
@@ -124,8 +125,8 @@ class ExportReport(BaseModel):
     image_id: str
     account: str
     region: str
-    container: str
-    object: str = Field(description="The DLO manifest, ``<image id>.vhd``.")
+    container: str | None = Field(description="Where the export went; None: straight to a file.")
+    object: str = Field(description="The export (``<image id>.vhd``), or the image id.")
     size: int
     segments: int
     downloaded_to: str | None = None
@@ -140,7 +141,7 @@ class ExportReport(BaseModel):
         rows: list[tuple[str, Any]] = [
             ("image id", f"`{self.image_id}`"),
             ("account / region", f"{self.account} / {self.region}"),
-            ("object", f"{self.container}/{self.object}"),
+            ("object", f"{self.container}/{self.object}" if self.container else self.object),
             ("bytes / segments", f"{self.size} / {self.segments}"),
             ("export task", self.task_id),
             ("downloaded to", self.downloaded_to),
@@ -196,6 +197,9 @@ class TargetResult(BaseModel):
     status: Literal["shared", "copied", "skipped", "failed"]
     message: str
     duration_seconds: float
+    local_copy: str | None = Field(
+        default=None, description="Why the bytes were copied to this machine (None: streamed)."
+    )
 
 
 class ReplicateReport(BaseModel):

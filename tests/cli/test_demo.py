@@ -21,6 +21,7 @@ STEPS = [
     "import into alice (DFW)",
     "share with bob, accepted",
     "replicate a copy to carol (IAD)",
+    "migrate to the private cloud (RegionOne)",
     "export from alice, download and compare",
 ]
 
@@ -38,6 +39,13 @@ def check_report(report: dict[str, Any]) -> None:
     assert (target["account"], target["region"], target["mode"]) == ("demo-carol", "IAD", "copy")
     assert target["image_id"] not in (None, image_id)
     assert report["reports"]["export"]["compared"] is True
+    [moved] = report["reports"]["migrate"]["targets"]
+    assert (moved["account"], moved["region"], moved["status"]) == (
+        "demo-private",
+        "RegionOne",
+        "copied",
+    )
+    assert "qcow2" in moved["local_copy"]
 
 
 def test_demo_json_against_a_prefect_server(cli: Cli, tmp_path: Path) -> None:

@@ -114,8 +114,11 @@ class RealGlance(Service):
     filter allows, for ``import_from`` / web-download URIs built with :meth:`file_url`.
     """
 
-    def __init__(self, venv: Path, workdir: Path, serve_dir: Path | None = None) -> None:
+    def __init__(
+        self, venv: Path, workdir: Path, serve_dir: Path | None = None, *, workers: int = 1
+    ) -> None:
         self.venv = Path(venv).resolve()
+        self.workers = workers  # more than one only for benchmarks: tasks live in a worker
         self.workdir = Path(workdir).resolve()
         self.serve_dir = Path(serve_dir).resolve() if serve_dir is not None else None
         self.etc = self.workdir / "etc"
@@ -248,7 +251,7 @@ class RealGlance(Service):
     def _launch(self) -> None:
         """gunicorn, one gthread worker (tasks live in the worker), no ~/.gunicorn socket."""
         cmd = [str(self.venv / "bin/gunicorn"), "--bind", f"127.0.0.1:{self.port}"]
-        cmd += ["--workers", "1", "--worker-class", "gthread", "--threads", "8"]
+        cmd += ["--workers", str(self.workers), "--worker-class", "gthread", "--threads", "8"]
         cmd += ["--timeout", "600", "--graceful-timeout", "5", "--no-control-socket"]
         cmd += ["--pid", str(self.workdir / "gunicorn.pid"), "glance.wsgi.api:application"]
         env = {**os.environ, "OS_GLANCE_CONFIG_DIR": str(self.etc)}

@@ -31,19 +31,27 @@ HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements-swift.txt"
 SERVERS = ("account", "container", "object", "proxy")
 DEFAULT_MAX_FILE_SIZE = 5368709122  # Swift's own default constraint, left unchanged
-# tempauth users: "account:user" -> key.  test3:tester3 is deliberately not an admin (ACL tests).
+# tempauth users: "account:user" -> key.  test3:tester3 is deliberately not an admin (ACL tests);
+# test:tester3 is the unprivileged user of the first account that Swift's own suite needs.
 USERS = {
     "admin:admin": "admin",
     "test:tester": "testing",
     "test2:tester2": "testing2",
     "test3:tester3": "testing3",
+    "test:tester3": "testing3",
 }
+UNPRIVILEGED = ("test3:tester3", "test:tester3")
 PROXY_PIPELINE = (
     "catch_errors gatekeeper healthcheck proxy-logging listing_formats bulk tempurl "
     "tempauth copy slo dlo proxy-logging proxy-server"
 )
 PROXY_FILTERS = ("catch_errors", "gatekeeper", "healthcheck", "proxy-logging")
 PROXY_FILTERS += ("listing_formats", "bulk", "tempurl", "copy", "slo", "dlo")
+# Optional middleware, each with the filter it follows in the pipeline and its settings.
+OPTIONAL_FILTERS = {
+    "container_quotas": ("copy", ""),
+    "versioned_writes": ("dlo", "allow_versioned_writes = true\n"),
+}
 
 _RING_SCRIPT = """
 import json, sys
@@ -68,7 +76,12 @@ def ensure_swift_installed(cache_dir: Path) -> Path:
 class RealSwift(Service):
     """A running Swift cluster in ``workdir``; use as a context manager or call start/stop."""
 
-    def __init__(self, venv: Path, workdir: Path) -> None:
+    def __init__(self, venv: Path, workdir: Path, *, features: tuple[str, ...] = ()) -> None:
+        """``features`` names optional middleware (``OPTIONAL_FILTERS``) to add to the proxy."""
+        unknown = set(features) - OPTIONAL_FILTERS.keys()
+        if unknown:
+            raise ValueError(f"unknown Swift features {sorted(unknown)}")
+        self.features = features
         self.venv = Path(venv).resolve()
         self.workdir = Path(workdir).resolve()
         self.etc = self.workdir / "etc"
@@ -139,14 +152,19 @@ class RealSwift(Service):
         """Proxy pipeline, app settings and tempauth with Fernet tokens (no memcached)."""
         fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         users = "".join(
-            f"user_{acct}_{user} = {key}{self._roles(acct)}\n"
-            for (acct, user), key in ((k.split(":"), v) for k, v in USERS.items())
+            f"user_{name.replace(':', '_')} = {key}{self._roles(name)}\n"
+            for name, key in USERS.items()
         )
         filters = "".join(
             f"[filter:{f}]\nuse = egg:swift#{f.replace('-', '_')}\n\n" for f in PROXY_FILTERS
         )
+        pipeline = PROXY_PIPELINE.split()
+        for feature in self.features:
+            after, settings = OPTIONAL_FILTERS[feature]
+            pipeline.insert(pipeline.index(after) + 1, feature)
+            filters += f"[filter:{feature}]\nuse = egg:swift#{feature}\n{settings}\n"
         return (
-            f"[pipeline:main]\npipeline = {PROXY_PIPELINE}\n\n"
+            f"[pipeline:main]\npipeline = {' '.join(pipeline)}\n\n"
             "[app:proxy-server]\nuse = egg:swift#proxy\n"
             "account_autocreate = true\nallow_account_management = true\n\n"
             f"[filter:tempauth]\nuse = egg:swift#tempauth\n{users}"
@@ -154,9 +172,11 @@ class RealSwift(Service):
         )
 
     @staticmethod
-    def _roles(account: str) -> str:
-        """tempauth groups per account: admin is reseller admin, test3 is a plain user."""
-        return {"admin": " .admin .reseller_admin", "test3": ""}.get(account, " .admin")
+    def _roles(user: str) -> str:
+        """tempauth groups per user: admin is reseller admin, the unprivileged ones are plain."""
+        if user in UNPRIVILEGED:
+            return ""
+        return " .admin .reseller_admin" if user == "admin:admin" else " .admin"
 
     def _write_configs(self) -> None:
         """swift.conf plus one conf per server, all under workdir/etc."""

@@ -56,9 +56,14 @@ def page() -> Iterator[Page]:
 
 
 def parameter(page: Page, name: str) -> Locator:
-    """The input of one parameter in the run form (the form draws each from the schema)."""
+    """The input of one field of the request in the run form (drawn from its JSON schema).
+
+    The request is one object parameter whose fields are nested properties: take the
+    nearest property around the label, not the outer one that holds every field.
+    """
     label = page.locator(".schema-form-property__label", has_text=re.compile(f"^{name}$"))
-    return page.locator(".schema-form-property").filter(has=label).locator("textarea")
+    nearest = "xpath=ancestor::*[contains(concat(' ', @class, ' '), ' schema-form-property ')][1]"
+    return label.locator(nearest).locator("textarea").first
 
 
 def test_a_person_runs_an_import_from_the_ui(
@@ -84,16 +89,16 @@ def click_through(deployment: Deployment, page: Page, tmp_path: Path) -> None:
     page.get_by_text("Custom run").click()
 
     page.locator(".p-label").filter(has_text="Run Name").locator("input").fill(RUN_NAME)
-    parameter(page, "source").fill(str(source))
-    parameter(page, "account").fill("e2e-alice")
-    parameter(page, "name").fill(IMAGE_NAME)
+    parameter(page, "Source").fill(str(source))
+    parameter(page, "Account").fill("e2e-alice")
+    parameter(page, "Name").fill(IMAGE_NAME)
     page.screenshot(path=tmp_path / "run-form.png", full_page=True)
     page.get_by_role("button", name="Submit").click()
 
-    # The UI goes back to the deployment; the run is listed on the Runs page.
+    # The UI goes back to the deployment; "Runs" there is the deployment's Runs tab or,
+    # depending on which loads first, the sidebar's Runs page: both list the run.
     page.wait_for_url(re.compile(r"/deployments/deployment/[^/?]+(\?.*)?$"))
-    page.get_by_role("button", name="Runs", exact=True).click()
-    page.wait_for_url(re.compile(r"/runs(\?.*)?$"))
+    page.get_by_role("button", name="Runs", exact=True).first.click()
     run_link = page.get_by_role("link", name=RUN_NAME, exact=True).first
     expect(run_link).to_be_visible(timeout=60_000)
     run_link.click()

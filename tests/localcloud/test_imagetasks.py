@@ -185,9 +185,10 @@ def imported(client: Client, source: Path, kind: str = "plain") -> tuple[dict[st
 
 
 def assert_no_leftovers(running: Running) -> None:
-    """No task temp file and no staged blob survive a finished task."""
+    """No task temp file and no staged blob (image or object) survive a finished task."""
     assert not list((running.data_dir / "tasks").glob("*/*"))
     assert not list(running.data_dir.glob("imagestore/*/tmp/*"))
+    assert not list(running.data_dir.glob("blobs/*/tmp/*"))
 
 
 # creating ------------------------------------------------------------------------

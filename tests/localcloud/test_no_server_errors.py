@@ -35,6 +35,12 @@ BODIES: list[bytes] = [
     b'[{"op": "replace", "path": "/name/x", "value": 1}]',
     b'[{"path": "/c/o", "etag": 5, "size_bytes": -1}]',
     b"\xff\xfe\x00garbage",
+    b'[{"data": "!!!"}, {"path": "/c-fuzz/o"}]',
+    b'[{"data": "aGVsbG8="}]',
+    b"/c-fuzz/o\n/c-fuzz\n%ff%fe\n/nope/x",
+    b"ustar-but-not-a-tar" * 40,
+    b'{"user": {"username": "fuzz-user", "OS-KSADM:password": 5}}',
+    b'{"user": {"name": ["x"], "password": "Fuzz-pass-1"}}',
     b'{"auth": {"RAX-KSKEY:apiKeyCredentials": {"username": ["x"], "apiKey": {}}}}',
     b'{"auth": {"identity": {"methods": "password", "password": []}}}',
     b'{"auth": {"identity": {"methods": ["password"], "password": {"user": 5}}}}',
@@ -90,12 +96,37 @@ def _files_paths(session: Session) -> list[str]:
         f"/v1/{account}/c-fuzz/o?multipart-manifest=delete",
         f"/v1/{account}/c-fuzz/o?temp_url_sig=zz&temp_url_expires=soon",
         f"/v1/{account}/c-fuzz?limit=-5&delimiter=ab&format=xml",
+        f"/v1/{account}/c-fuzz?path=d&limit=5000.0&reverse=on",
+        f"/v1/{account}?bulk-delete",
+        f"/v1/{account}/c-fuzz?extract-archive=tar",
+        f"/v1/{account}/c-fuzz/p?extract-archive=tar.gz",
+        f"/v1/{account}/c-fuzz/o?multipart-manifest=put&heartbeat=on",
+        f"/v1/{account}/c-fuzz/o?temp_url_sig=sha256:AAAA&temp_url_expires=2030-01-01T00:00:00Z"
+        "&temp_url_prefix=o",
+        f"//v1/{account}/c-fuzz",
+        "/v1//c-fuzz/o",
+        "/v1",
         f"/v1/{account}/{'c' * 300}",
         f"/v1/{account}/c-fuzz/{'o' * 1100}",
         "/v1/MossoCloudFS_nobody/c/o",
         "/v1/",
         "/v2/elsewhere",
         "/info",
+    ]
+
+
+def _directory_paths(session: Session) -> list[str]:
+    return [
+        "/v2.0",
+        "/v2.0/tenants",
+        f"/v2.0/tenants/{session.tenant_id}/users/1/roles",
+        "/v2.0/users?name=alice",
+        "/v2.0/users/1",
+        "/v2.0/users/not-a-number/roles",
+        "/v2.0/users/1/roles/OS-KSADM/10000150",
+        "/v2.0/users/1/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials",
+        "/v2.0/OS-KSADM/roles",
+        "/v2.0/extensions",
     ]
 
 
@@ -117,6 +148,16 @@ def _headers(rng: random.Random, session: Session) -> dict[str, str]:
         ("X-Object-Meta-" + "k" * 200, "v"),
         ("If-None-Match", "*"),
         ("Destination-Account", "MossoCloudFS_nobody"),
+        ("Origin", "http://fuzz.example"),
+        ("Access-Control-Request-Method", "PUT"),
+        ("X-Versions-Location", "c-fuzz/x"),
+        ("X-History-Location", "c-fuzz"),
+        ("X-If-Delete-At", "soon"),
+        ("X-Container-Meta-Quota-Bytes", "-5"),
+        ("X-Storage-Policy", "gold"),
+        ("If-Modified-Since", "yesterday"),
+        ("Range", "bytes=0-1,3-4,9-2"),
+        ("X-Object-Manifest", "c-fuzz/%ff"),
     ]
     for key, value in rng.sample(extras, 3):
         headers[key] = value
@@ -214,6 +255,7 @@ def test_malformed_requests_never_get_a_server_error(cloud: LocalCloud, service:
     if service == "identity":
         base = cloud.identity_url.removesuffix("/v2.0")
         paths = ["/v2.0/tokens", f"/v2.0/tokens/{session.token}x", "/v2.0/tokens/", "/admin/faults"]
+        paths += _directory_paths(session)
     elif service == "images":
         base = session.endpoint("image", "DFW").removesuffix("/v2")
         paths = _image_paths(session)

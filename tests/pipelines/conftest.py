@@ -41,9 +41,11 @@ from prefect.settings import (  # noqa: E402
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from cloudimages.blocks import CloudImagesAccount, clear_sessions  # noqa: E402
+from cloudimages.blocks import CloudImagesAccount, OpenStackAccount, clear_sessions  # noqa: E402
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings  # noqa: E402
+from cloudimages.localcloud.settings import OpenStackRegionSpec  # noqa: E402
 from cloudimages.steps import set_testing  # noqa: E402
+from tests.helpers.openstack import RealOpenStack, real_openstack  # noqa: E402, F401
 from tests.pipelines.support import Faults  # noqa: E402
 
 ACCOUNTS = {
@@ -68,9 +70,31 @@ def prefect_api() -> Iterator[str]:
     clear_sessions()
 
 
+#: OpenStack account blocks (Keystone v3 users of the local cloud) -> (user, project, region).
+OPENSTACK_ACCOUNTS = {
+    "os-user1": ("user1", "demo1", "RegionOne"),
+    "os-user2": ("user2", "demo2", "RegionOne"),
+    "os-strict": ("user1", "demo1", "RegionTwo"),
+    "os-reader": ("reader1", "demo1", "RegionOne"),
+    "os-web": ("user1", "demo1", "RegionWeb"),
+}
+#: RegionTwo is a strict private cloud: raw and qcow2 only, glance-direct only, 4 MiB quota.
+STRICT_REGION = OpenStackRegionSpec(
+    name="RegionTwo",
+    disk_formats=("raw", "qcow2"),
+    import_methods=("glance-direct",),
+    storage_quota=4 * 1024 * 1024,
+)
+#: RegionWeb enables web-download only: glance-direct must be refused, uploads still work.
+WEB_ONLY_REGION = OpenStackRegionSpec(name="RegionWeb", import_methods=("web-download",))
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    settings = LocalCloudSettings(data_dir=tmp_path_factory.mktemp("localcloud"))
+    settings = LocalCloudSettings(
+        data_dir=tmp_path_factory.mktemp("localcloud"),
+        openstack_regions=(OpenStackRegionSpec(name="RegionOne"), STRICT_REGION, WEB_ONLY_REGION),
+    )
     with LocalCloud(settings) as running:
         yield running
 
@@ -85,6 +109,22 @@ def blocks(prefect_api: str, cloud: LocalCloud) -> dict[str, str]:
             region=region,
             identity_url=cloud.identity_url,
         ).save(block_name, overwrite=True)
+    for block_name, (user, project, region) in OPENSTACK_ACCOUNTS.items():
+        OpenStackAccount(
+            auth_url=cloud.keystone_url,
+            username=user,
+            password=SecretStr(f"{user}-password"),
+            project_name=project,
+            region=region,
+        ).save(block_name, overwrite=True)
+    OpenStackAccount(
+        auth_url=cloud.keystone_url,
+        username="user1",
+        password=SecretStr("user1-password"),
+        project_name="demo1",
+        region="RegionWeb",
+        import_method="glance-direct",
+    ).save("os-web-direct", overwrite=True)
     return {name: spec[0] for name, spec in ACCOUNTS.items()}
 
 
@@ -116,3 +156,26 @@ def http_files(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def real_openstack_blocks(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Account blocks of the real OpenStack: user1/demo1 and user2/demo2 in RegionOne, and
+    user1's application credential (block name -> user)."""
+    real: RealOpenStack = request.getfixturevalue("real_openstack")
+    for user in ("user1", "user2"):
+        OpenStackAccount(
+            auth_url=real.auth_url,
+            username=user,
+            password=SecretStr(f"{user}-password"),
+            project_name=user.replace("user", "demo"),
+            region="RegionOne",
+        ).save(f"real-{user}", overwrite=True)
+    credential = real.app_credential
+    OpenStackAccount(
+        auth_url=real.auth_url,
+        application_credential_id=credential["id"],
+        application_credential_secret=SecretStr(credential["secret"]),
+        region="RegionOne",
+    ).save("real-appcred", overwrite=True)
+    return {"real-user1": "user1", "real-user2": "user2", "real-appcred": "user1"}

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from cloudimages import flows
-from cloudimages.blocks import CloudImagesAccount
+from cloudimages.blocks import CloudImagesAccount, OpenStackAccount
 from cloudimages.localcloud import LocalCloud
 from cloudimages.params import (
     ExportRequest,
@@ -34,7 +34,7 @@ def import_image(source: str, account: str, name: str, **fields: Any) -> ImportR
     return flows.import_image(request)
 
 
-def export_image(image_id: str, account: str, container: str, **fields: Any) -> ExportReport:
+def export_image(image_id: str, account: str, container: str | None, **fields: Any) -> ExportReport:
     request = build(
         ExportRequest, image_id=image_id, account=account, container=container, **fields
     )
@@ -65,6 +65,12 @@ def replicate_image(
 def block(name: str) -> CloudImagesAccount:
     found = CloudImagesAccount.load(name)
     assert isinstance(found, CloudImagesAccount)
+    return found
+
+
+def openstack(name: str) -> OpenStackAccount:
+    found = OpenStackAccount.load(name)
+    assert isinstance(found, OpenStackAccount)
     return found
 
 

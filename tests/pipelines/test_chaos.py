@@ -33,7 +33,7 @@ from cloudimages import diskimage
 from cloudimages.blocks import CloudImagesAccount
 from cloudimages.errors import CloudImagesError, NotFound
 from cloudimages.localcloud import LocalCloud, LocalCloudSettings
-from cloudimages.steps.sources import work_dir
+from cloudimages.steps.sources import WORK_DIR_ENV, work_dir
 from tests.helpers.diskimages import make_qcow2, make_raw, make_vhd
 from tests.pipelines.support import Faults, block, export_image, import_image, replicate_image
 
@@ -119,7 +119,9 @@ def chaos(
         fault_seed=SEED,
         token_lifetime=5.0,
     )
-    with LocalCloud(settings) as cloud:
+    # A work folder of its own: other tests' crashed runs keep their work files for a rerun.
+    with pytest.MonkeyPatch.context() as patch, LocalCloud(settings) as cloud:
+        patch.setenv(WORK_DIR_ENV, str(tmp_path_factory.mktemp("chaos-work")))
         for name, (username, region) in BLOCKS.items():
             key = cloud.account(username).api_key
             CloudImagesAccount(

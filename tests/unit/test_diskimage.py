@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -358,6 +359,24 @@ def test_convert_always_passes_source_format(fake_qemu_img: Path, tmp_path: Path
     args = log.read_text().splitlines()
     assert args[:7] == ["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on"]
     assert (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_convert_without_flush_skips_only_the_final_sync(
+    fake_qemu_img: Path, tmp_path: Path, flush: bool
+) -> None:
+    """flush=False runs the real qemu-img with -t unsafe; the output is the same disk."""
+    real = shutil.which("qemu-img")
+    assert real is not None
+    log = tmp_path / "args"
+    write_script(fake_qemu_img, f'printf "%s\\n" "$*" >> {log}; exec {real} "$@"')
+    src = images.make_raw(tmp_path)
+    dst = tmp_path / "out.vhd"
+
+    diskimage.convert(src, dst, src_fmt="raw", dst_fmt="vpc", flush=flush)
+
+    assert (" -t unsafe " in log.read_text()) is not flush
+    assert diskimage.compare(dst, src, fmt_a="vpc", fmt_b="raw")
 
 
 # compare

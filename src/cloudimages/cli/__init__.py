@@ -6,6 +6,7 @@ Commands:
   printed) and their per-account concurrency limits.
 - ``images list|show``, ``accept``: direct Cloud Images calls, no flow run.
 - ``import``, ``export``, ``share``, ``replicate``: run the Prefect pipelines.
+- ``sync plan|apply``: golden images as code (a YAML spec), the ``sync-images`` flow.
 - ``demo``: the whole story on an embedded local cloud.
 - ``localcloud serve``: the local cloud in the foreground.
 - ``serve``: the pipelines' deployments served by this process (no work pool).
@@ -24,6 +25,7 @@ Exit codes:
   image not found, a task that failed, ...
 - 2: usage error (unknown option, missing argument, bad value).
 - 3: a pipeline failed for another reason (a bug or a Prefect failure).
+- 4: ``sync plan`` only: apply would change something.
 - 130: interrupted (Ctrl-C).
 
 Only pipeline commands import the flows, and only pipelines and commands that
@@ -42,14 +44,15 @@ from typing import Annotated
 import typer
 
 from ..errors import CloudImagesError
-from . import accounts, demo, images, localcloud, pipelines, serve, server
+from . import accounts, demo, images, localcloud, pipelines, serve, server, sync
 from ._common import OPTIONS, ExitCode, FlowRunFailed, fail
 
 __all__ = ["ExitCode", "app", "main"]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 a cloudimages error (printed as one line, `TypeName: message`);"
-    " 2 usage; 3 a pipeline failed for another reason; 130 interrupted."
+    " 2 usage; 3 a pipeline failed for another reason; 4 `sync plan` has changes;"
+    " 130 interrupted."
 )
 
 app = typer.Typer(
@@ -64,6 +67,7 @@ app.command("import")(pipelines.import_command)
 app.command("export")(pipelines.export_command)
 app.command("share")(pipelines.share_command)
 app.command("replicate")(pipelines.replicate_command)
+app.add_typer(sync.app, name="sync")
 app.command("demo")(demo.demo_command)
 app.add_typer(localcloud.app, name="localcloud")
 app.command("serve")(serve.serve_command)

@@ -24,9 +24,10 @@ from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
     from ..client import Credentials, ImagesClient
+    from ..client.keystone import KeystoneCredentials
     from ._connect import PrefectApi
 
-__all__ = ["OPENERS", "AccountStore", "rackspace_credentials"]
+__all__ = ["OPENERS", "AccountStore", "openstack_credentials", "rackspace_credentials"]
 
 Document = dict[str, Any]
 PAGE = 200
@@ -53,9 +54,29 @@ def _rackspace_images(data: dict[str, Any], region: str | None) -> ImagesClient:
     return ImagesClient(AccountSession(rackspace_credentials(data, region)))
 
 
+def openstack_credentials(data: dict[str, Any]) -> KeystoneCredentials:
+    """``OpenStackAccount.credentials()``, from the block's saved fields."""
+    from ..client.keystone import KeystoneCredentials
+
+    fields = {k: v for k, v in data.items() if k in KeystoneCredentials.model_fields}
+    for secret in ("password", "application_credential_secret"):
+        fields[secret] = SecretStr(data[secret]) if data.get(secret) else None
+    return KeystoneCredentials(**fields)
+
+
+def _openstack_images(data: dict[str, Any], region: str | None) -> ImagesClient:
+    from ..client.keystone import KeystoneSession
+    from ..client.openstack import OpenStackCloud
+
+    session = KeystoneSession(openstack_credentials(data))
+    where = region or data.get("region") or session.region
+    return OpenStackCloud(session, where, import_method=data.get("import_method", "auto")).images
+
+
 #: Block type slug -> how its saved document opens the account's images client.
 OPENERS: dict[str, Callable[[dict[str, Any], str | None], ImagesClient]] = {
     "cloud-images-account": _rackspace_images,
+    "openstack-account": _openstack_images,
 }
 
 
@@ -66,9 +87,14 @@ class AccountStore:
         self.api = api
 
     def find(self, name: str, *, secrets: bool) -> Document | None:
-        """The block document named ``name``, or None."""
-        found = self._filter({"name": {"any_": [name]}}, secrets=secrets, offset=0)
+        """The block document named ``name`` (a Rackspace one first, as blocks load), or None."""
+        found = self.named(name, secrets=secrets)
         return found[0] if found else None
+
+    def named(self, name: str, *, secrets: bool) -> list[Document]:
+        """Every account block document named ``name`` (one per type at most)."""
+        found = self._filter({"name": {"any_": [name]}}, secrets=secrets, offset=0)
+        return sorted(found, key=lambda document: list(OPENERS).index(slug_of(document)))
 
     def all(self) -> list[Document]:
         """Every account block, by name; secret fields left out."""

@@ -20,11 +20,13 @@ from ..errors import ConfigurationError
 from ._common import prefect_defaults
 
 if TYPE_CHECKING:
-    from ..blocks import CloudImagesAccount
+    from ..blocks import AccountBlock
     from ..client import ImagesClient
     from ._accountstore import AccountStore
 
-BLOCK_TYPE_SLUG = "cloud-images-account"
+#: Block type slug -> the dialect it holds, for listings.
+BLOCK_TYPES = {"cloud-images-account": "rackspace", "openstack-account": "openstack"}
+SECRET_FIELDS = frozenset({"api_key", "password", "application_credential_secret"})
 _BLOCK_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -65,8 +67,9 @@ def _store() -> AccountStore | None:
 
 def missing(name: str) -> ConfigurationError:
     return ConfigurationError(
-        f"no Cloud Images account block named {name!r}; create it with"
-        f" `cloudimages accounts add {name} --username USER --region REGION`"
+        f"no account block named {name!r}; create it with `cloudimages accounts add {name}"
+        " --username USER --region REGION` (Rackspace) or `cloudimages accounts add"
+        f" {name} --cloud ENTRY` (an OpenStack cloud from clouds.yaml)"
     )
 
 
@@ -81,7 +84,7 @@ def images_client(name: str, region: str | None) -> ImagesClient:
     return store.images_client(document, region)
 
 
-def load_account(name: str) -> CloudImagesAccount:
+def load_account(name: str) -> AccountBlock:
     """The block named ``name``; ``ConfigurationError`` saying how to create a missing one."""
     prefect_defaults()
     from ..blocks import load_account as load
@@ -91,6 +94,7 @@ def load_account(name: str) -> CloudImagesAccount:
 
 
 def account_exists(name: str) -> bool:
+    """Whether a block of either account type has this name."""
     store = _store()
     if store is not None:
         return store.find(name, secrets=False) is not None
@@ -99,11 +103,13 @@ def account_exists(name: str) -> bool:
     from prefect.exceptions import ObjectNotFound
 
     with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            client.read_block_document_by_name(name, BLOCK_TYPE_SLUG, include_secrets=False)
-        except ObjectNotFound:
-            return False
-    return True
+        for slug in BLOCK_TYPES:
+            try:
+                client.read_block_document_by_name(name, slug, include_secrets=False)
+            except ObjectNotFound:
+                continue
+            return True
+    return False
 
 
 def refuse_existing(name: str) -> None:
@@ -113,55 +119,74 @@ def refuse_existing(name: str) -> None:
         raise ConfigurationError(msg)
 
 
-def save_account(block: CloudImagesAccount, name: str) -> None:
-    """Save the block as ``name``, replacing one of that name."""
+def save_account(block: AccountBlock, name: str) -> None:
+    """Save the block as ``name``, replacing one of that name (of either type)."""
     prefect_defaults()
     with prefect_api():
+        _delete_other_types(name, keep=block.get_block_type_slug())
         block.save(name, overwrite=True)
 
 
 def list_accounts() -> list[dict[str, Any]]:
-    """Every saved account block as ``name`` + fields, the API key left out."""
+    """Every saved account block as ``name``, ``kind`` + fields, secrets left out."""
     store = _store()
     if store is not None:
-        return [_row(d["name"], d["data"]) for d in store.all()]
+        from ._accountstore import slug_of
+
+        return [_row(d["name"], BLOCK_TYPES[slug_of(d)], d["data"]) for d in store.all()]
     prefect_defaults()
     from prefect.client.orchestration import get_client
     from prefect.exceptions import PrefectHTTPStatusError
 
+    rows = []
     with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            documents = client.read_block_documents_by_type(BLOCK_TYPE_SLUG, include_secrets=False)
-        except PrefectHTTPStatusError as err:
-            if err.response.status_code == 404:  # the type is registered by the first save
-                return []
-            raise
-    return [_row(d.name or "", d.data) for d in sorted(documents, key=lambda d: d.name or "")]
+        for slug, kind in BLOCK_TYPES.items():
+            try:
+                documents = client.read_block_documents_by_type(slug, include_secrets=False)
+            except PrefectHTTPStatusError as err:
+                if err.response.status_code == 404:  # a type is registered by its first save
+                    continue
+                raise
+            for document in documents:
+                rows.append(_row(document.name or "", kind, document.data))
+    return sorted(rows, key=lambda row: str(row["name"]))
 
 
-def _row(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, **{k: v for k, v in data.items() if k != "api_key"}}
+def _row(name: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "kind": kind, **{k: v for k, v in data.items() if k not in SECRET_FIELDS}}
 
 
 def delete_account(name: str) -> None:
     """Delete the block named ``name`` (``ConfigurationError`` if there is none)."""
-    unknown = f"no Cloud Images account block named {name!r}; see `cloudimages accounts list`"
+    unknown = f"no account block named {name!r}; see `cloudimages accounts list`"
     store = _store()
     if store is not None:
-        found = store.find(name, secrets=False)
-        if found is None:
+        found = store.named(name, secrets=False)
+        if not found:
             raise ConfigurationError(unknown)
-        store.delete(found)
+        for document in found:
+            store.delete(document)
         return
     prefect_defaults()
+    with prefect_api():
+        if not _delete_other_types(name, keep=None):
+            raise ConfigurationError(unknown)
+
+
+def _delete_other_types(name: str, *, keep: str | None) -> int:
+    """Delete blocks named ``name`` of every account type but ``keep``; how many went."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    with prefect_api(), get_client(sync_client=True) as client:
-        try:
-            document = client.read_block_document_by_name(
-                name, BLOCK_TYPE_SLUG, include_secrets=False
-            )
+    deleted = 0
+    with get_client(sync_client=True) as client:
+        for slug in BLOCK_TYPES:
+            if slug == keep:
+                continue
+            try:
+                document = client.read_block_document_by_name(name, slug, include_secrets=False)
+            except ObjectNotFound:
+                continue
             client.delete_block_document(document.id)
-        except ObjectNotFound as err:
-            raise ConfigurationError(unknown) from err
+            deleted += 1
+    return deleted

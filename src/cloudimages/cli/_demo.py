@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
-from ..diskimage import compare
-from ..errors import CloudImagesError, DiskImageError, QemuImgError
+from ..errors import CloudImagesError, QemuImgError
 
 if TYPE_CHECKING:
     from ..blocks import CloudImagesAccount
@@ -40,6 +39,9 @@ DEMO_ACCOUNTS = {
     "demo-bob": ("bob", "DFW"),
     "demo-carol": ("carol", "IAD"),
 }
+#: The private cloud the image migrates to: a Keystone v3 user, project and region.
+PRIVATE_CLOUD = ("user1", "demo1", "RegionOne")
+PRIVATE_BLOCK = "demo-private"
 IMAGE_NAME = "cloudimages-demo"
 EXPORT_CONTAINER = "cloudimages-demo-export"
 DISK_SIZE = "8M"
@@ -123,7 +125,7 @@ def _tool(*command: str) -> None:
         raise QemuImgError(msg, returncode=done.returncode, stderr=done.stderr, command=command)
 
 
-class _Demo:
+class Demo:
     """The steps, in order, each timed, verified and told to the listener."""
 
     def __init__(self, report: DemoReport, work: Path, listener: StepListener | None) -> None:
@@ -168,13 +170,26 @@ class _Demo:
             saved[block_name] = block
         return saved
 
+    def private_cloud(self, cloud: LocalCloud) -> None:
+        """The OpenStack block of the local cloud's private-cloud region (Keystone v3)."""
+        from ..blocks import OpenStackAccount
+
+        user, project, region = PRIVATE_CLOUD
+        OpenStackAccount(
+            auth_url=cloud.keystone_url,
+            username=user,
+            password=SecretStr(f"{user}-password"),
+            project_name=project,
+            region=region,
+        ).save(PRIVATE_BLOCK, overwrite=True)
+
     def keep(self, name: str, flow_report: BaseModel) -> dict[str, Any]:
         data = flow_report.model_dump(mode="json")
         self.report.reports[name] = data
         return data
 
 
-def _connect_prefect(api: str) -> str:
+def connect_prefect(api: str) -> str:
     """Reach the Prefect API (this starts the temporary one: 10-20 s on a fresh home)."""
     from prefect.client.orchestration import get_client
 
@@ -186,7 +201,7 @@ def _connect_prefect(api: str) -> str:
     return "temporary API started" if api == "temporary" else f"API at {api}"
 
 
-def _check(condition: bool, message: str) -> None:
+def check(condition: bool, message: str) -> None:
     if not condition:
         raise DemoFailed(message)
 
@@ -199,7 +214,7 @@ def run_demo(
 
     data = data_dir or work / "localcloud"
     report = DemoReport(data_dir=str(data), prefect_api=PREFECT_API_URL.value() or "temporary")
-    demo = _Demo(report, work, listener)
+    demo = Demo(report, work, listener)
     try:
         _run(demo, data)
     except BaseException as err:
@@ -212,7 +227,7 @@ def run_demo(
     return report
 
 
-def _run(demo: _Demo, data: Path) -> None:
+def _run(demo: Demo, data: Path) -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from ..localcloud import LocalCloud, LocalCloudSettings
@@ -223,93 +238,8 @@ def _run(demo: _Demo, data: Path) -> None:
         detail.append(f"Identity at {cloud.identity_url}")
     try:
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            _pipeline(demo, cloud)
+            from ._demo_story import tell
+
+            tell(demo, cloud)
     finally:
         cloud.stop()
-
-
-def _pipeline(demo: _Demo, cloud: LocalCloud) -> None:
-    from ..flows import export_image, import_image, replicate_image, share_image
-    from ..params import ExportRequest, ImportRequest, ReplicateRequest, ShareRequest
-
-    with demo.step("make a disk image with qemu-img") as detail:
-        source = make_disk_image(demo.work / "images")
-        demo.report.source_image = str(source)
-        detail.append(f"{source.name}: qcow2, {DISK_SIZE}, 1 MiB of 0x5a at 1 MiB")
-    with demo.step("connect to Prefect") as detail:
-        detail.append(_connect_prefect(demo.report.prefect_api))
-    with demo.step("save account blocks") as detail:
-        blocks = demo.blocks(cloud)
-        detail.append(", ".join(f"{n} ({u}, {r})" for n, (u, r) in DEMO_ACCOUNTS.items()))
-    alice, bob, carol = blocks["demo-alice"], blocks["demo-bob"], blocks["demo-carol"]
-
-    with demo.step("import into alice (DFW)") as detail:
-        imported = import_image(
-            ImportRequest(
-                source=str(source),
-                account="demo-alice",
-                name=IMAGE_NAME,
-                tags=["demo"],
-                properties={"com.example.purpose": "demo"},
-            )
-        )
-        demo.keep("import", imported)
-        image_id = demo.report.image_id = imported.image_id
-        image = alice.images_client().get_image(image_id)
-        _check(image.status == "active", f"image {image_id} is {image.status}, not active")
-        detail.append(f"image {image_id} active in DFW")
-
-    with demo.step("share with bob, accepted") as detail:
-        demo.keep(
-            "share",
-            share_image(
-                ShareRequest(
-                    image_id=image_id, account="demo-alice", consumers=["demo-bob"], accept=True
-                )
-            ),
-        )
-        bob_images = bob.images_client()
-        seen = bob_images.get_member(image_id, bob_images.session.tenant_id)
-        _check(seen.status == "accepted", f"bob's membership of {image_id} is {seen.status}")
-        visible = {i.id for i in bob_images.list_images(visibility="shared")}
-        _check(image_id in visible, f"bob does not list the shared image {image_id}")
-        detail.append("bob lists the image as shared and accepted")
-
-    with demo.step("replicate a copy to carol (IAD)") as detail:
-        replicated = replicate_image(
-            ReplicateRequest(
-                image_id=image_id, source="demo-alice", targets=["demo-carol"], mode="auto"
-            )
-        )
-        demo.keep("replicate", replicated)
-        target = replicated.targets[0]
-        _check(
-            target.status != "failed" and target.image_id is not None,
-            f"replicating to carol failed: {target.message}",
-        )
-        assert target.image_id is not None
-        copy = carol.images_client("IAD").get_image(target.image_id)
-        _check(copy.status == "active", f"carol's copy {copy.id} is {copy.status}, not active")
-        detail.append(f"carol has image {copy.id} ({target.mode}) active in IAD")
-
-    with demo.step("export from alice, download and compare") as detail:
-        download = demo.work / "export" / f"{image_id}.vhd"
-        download.parent.mkdir(parents=True, exist_ok=True)
-        exported = export_image(
-            ExportRequest(
-                image_id=image_id,
-                account="demo-alice",
-                container=EXPORT_CONTAINER,
-                download_to=str(download),
-                compare_with=str(source),
-            )
-        )
-        demo.keep("export", exported)
-        _check(download.is_file(), f"the export was not downloaded to {download}")
-        if not compare(download, source, fmt_a="vpc", fmt_b="qcow2"):
-            msg = f"the exported {download.name} differs from {source.name}"
-            raise DiskImageError(msg)
-        detail.append(
-            f"{EXPORT_CONTAINER}/{exported.object}: {exported.segments} segment(s), "
-            "same content as the source (qemu-img compare)"
-        )

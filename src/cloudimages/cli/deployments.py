@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 CHECKOUT_ENV = "CLOUDIMAGES_CHECKOUT"
 NIGHTLY_CRON = "0 2 * * *"
+SYNC_CRON = "0 3 * * *"
+DRIFT_CRON = "0 */6 * * *"
+SYNC_SPEC = "deployments/golden-images.yaml"
 _MARKER = Path("src/cloudimages/flows")
 
 
@@ -108,6 +111,27 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
             }
         },
         cron=NIGHTLY_CRON,
+    ),
+    DeploymentSpec(
+        name="sync",
+        module="cloudimages.flows.sync_images",
+        function="sync_images",
+        description="Every day at 03:00 UTC, make every target as the sync spec says"
+        " (golden images present, identical, shared and fresh); nothing is deleted.",
+        tags=("cloudimages", "sync", "scheduled"),
+        parameters={"request": {"spec": SYNC_SPEC, "mode": "apply"}},
+        cron=SYNC_CRON,
+    ),
+    DeploymentSpec(
+        name="drift",
+        module="cloudimages.flows.sync_images",
+        function="sync_images",
+        description="Every 6 hours, check the sync spec's targets for drift without changing"
+        " anything; the run fails (and an event per drifted image is emitted) when apply"
+        " would change something, for alerting.",
+        tags=("cloudimages", "sync", "drift", "scheduled"),
+        parameters={"request": {"spec": SYNC_SPEC, "mode": "plan", "fail_on_drift": True}},
+        cron=DRIFT_CRON,
     ),
 )
 

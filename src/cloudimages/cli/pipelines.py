@@ -102,6 +102,16 @@ def import_command(
     task_timeout_minutes: Annotated[
         float, typer.Option(help=help_of(ImportRequest, "task_timeout_minutes"))
     ] = default_of(ImportRequest, "task_timeout_minutes"),
+    web_download: Annotated[
+        bool, typer.Option(help=help_of(ImportRequest, "web_download"))
+    ] = default_of(ImportRequest, "web_download"),
+    source_format: Annotated[
+        str | None,
+        typer.Option("--format", help=help_of(ImportRequest, "source_format"), show_default=False),
+    ] = None,
+    disk_format: Annotated[
+        str | None, typer.Option(help=help_of(ImportRequest, "disk_format"), show_default=False)
+    ] = None,
     replace_stuck_task: Annotated[
         bool, typer.Option(help=help_of(ImportRequest, "replace_stuck_task"))
     ] = default_of(ImportRequest, "replace_stuck_task"),
@@ -130,6 +140,9 @@ def import_command(
         task_timeout_minutes=task_timeout_minutes,
         replace_stuck_task=replace_stuck_task,
         max_download_gb=max_download_gb,
+        disk_format=disk_format,
+        source_format=source_format,
+        web_download=web_download,
     )
     prefect_defaults()
     from ..flows.import_image import import_image
@@ -149,8 +162,8 @@ def export_command(
     ],
     account: AccountOption,
     container: Annotated[
-        str, typer.Option(help=help_of(ExportRequest, "container"), show_default=False)
-    ],
+        str | None, typer.Option(help=help_of(ExportRequest, "container"), show_default=False)
+    ] = None,
     region: RegionOption = None,
     download_to: Annotated[
         Path | None, typer.Option(help=help_of(ExportRequest, "download_to"))
@@ -163,7 +176,10 @@ def export_command(
     ] = default_of(ExportRequest, "task_timeout_minutes"),
     json_output: JsonFlag = False,
 ) -> None:
-    """Export an image to a Cloud Files container as a VHD, and verify it."""
+    """Export an image into a container (Rackspace: as a VHD), verified; or download it.
+
+    An OpenStack cloud's image can go straight to a file with --download-to alone.
+    """
     if compare_with is not None:
         _source(str(compare_with))
     request = build(
@@ -181,7 +197,7 @@ def export_command(
 
     _run(
         "Export",
-        f"Exporting {image_id} from {account} to {container}",
+        f"Exporting {image_id} from {account} to {container or download_to}",
         lambda: export_image(request),
         json_output=json_output,
     )

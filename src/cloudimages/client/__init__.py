@@ -6,6 +6,7 @@
 Every failure is one of ``cloudimages.errors``.
 """
 
+from ._budget import set_transfer_budget
 from ._http import USER_AGENT, Timeouts
 from .cloud import Cloud, Exported, ExportJob, ImportJob, ImportLimits, Staging
 from .identity import DEFAULT_IDENTITY_URL, AccountSession, Credentials
@@ -57,6 +58,7 @@ __all__ = [
     "fetch_url",
     "is_transient",
     "set_testing",
+    "set_transfer_budget",
 ]
 
 for _name in __all__:

@@ -2,7 +2,9 @@
 
 ``hashlib`` releases the GIL on buffers larger than 2 KiB, so feeding each digest
 from its own single-thread executor lets md5, sha256, the reader and the uploads
-all run at once while every digest still sees the bytes in order.
+all run at once while every digest still sees the bytes in order. ``ContentDigests``
+serves downloads; ``StreamHashes`` a spooled stream (plus the md5 of each segment);
+``SegmentChecker`` checks a stream against an SLO manifest.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from ._budget import BufferPool
+
 MD5_HEX_LENGTH = 32
+#: Chunks of a stream that may wait for their hashes at once.
+HASH_WINDOW = 4
 
 
 def md5_hex(data: bytes) -> str:
@@ -38,7 +44,7 @@ class Digests:
     """Size and hashes of some content."""
 
     size: int
-    md5: str
+    md5: str  # "" when it was not asked for (UploadOptions.content_md5)
     sha256: str
 
 
@@ -134,3 +140,68 @@ class SegmentChecker:
     def complete(self) -> bool:
         """True when every segment was seen whole and hashed to its manifest md5."""
         return self._index == len(self._segments) and not self.mismatches
+
+
+class StreamHashes:
+    """md5 and sha256 of the whole stream and md5 of each segment, each on its own thread.
+
+    ``hashlib`` releases the GIL on big buffers, so the three run beside the reader;
+    each chunk holds a slot of the transfer budget until all three have hashed it.
+    """
+
+    def __init__(self, buffers: BufferPool) -> None:
+        self._buffers = buffers
+        self._md5, self._sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        self._segment_md5 = hashlib.md5(usedforsecurity=False)
+        self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=n) for n in ("md5", "sha", "seg")]
+        self._pending: deque[list[Future[Any]]] = deque()
+        self._size = 0
+
+    def whole(self, chunk: bytes) -> memoryview:
+        """Queue ``chunk`` for the whole-content digests; its view, to cut into segments."""
+        while len(self._pending) >= HASH_WINDOW:
+            self._settle(self._pending.popleft())
+        while not self._buffers.try_take_slot():  # never wait on slots this thread holds
+            if not self._pending:
+                self._buffers.take_slot()
+                break
+            self._settle(self._pending.popleft())
+        self._size += len(chunk)
+        md5, sha, _ = self._lanes
+        jobs = [md5.submit(self._md5.update, chunk), sha.submit(self._sha256.update, chunk)]
+        self._pending.append(jobs)
+        return memoryview(chunk)
+
+    def segment(self, piece: memoryview) -> None:
+        self._pending[-1].append(self._lanes[2].submit(self._segment_md5.update, piece))
+
+    def close_segment(self) -> str:
+        """The md5 of the segment fed so far (and start the next one)."""
+        return self._lanes[2].submit(self._next_segment).result()
+
+    def _next_segment(self) -> str:
+        digest = self._segment_md5.hexdigest()
+        self._segment_md5 = hashlib.md5(usedforsecurity=False)
+        return digest
+
+    def finish(self) -> Digests:
+        while self._pending:
+            self._settle(self._pending.popleft())
+        return Digests(self._size, self._md5.hexdigest(), self._sha256.hexdigest())
+
+    def _settle(self, futures: list[Future[Any]]) -> None:
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            self._buffers.give_slot()
+
+    def __enter__(self) -> StreamHashes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for lane in self._lanes:
+            lane.shutdown(wait=True, cancel_futures=True)
+        while self._pending:  # give back the slots of chunks nobody will hash now
+            self._pending.popleft()
+            self._buffers.give_slot()

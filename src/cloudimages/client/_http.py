@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -119,7 +119,7 @@ def send(
     headers: Mapping[str, str] | None = None,
     params: QueryParams | None = None,
     json: Any = None,
-    content: bytes | None = None,
+    content: bytes | Iterable[bytes] | None = None,
     ok_statuses: Collection[int] = (),
 ) -> httpx.Response:
     """Send one request; return a success response or raise our error for it.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .retry import RetryPolicy
 from .units import MiB
+
+META_PREFIX = "x-object-meta-"
 
 
 class UploadOptions(BaseModel):
@@ -33,6 +36,21 @@ class UploadOptions(BaseModel):
     download_chunk_size: int = Field(
         default=MiB, ge=4096, description="Bytes read per chunk when downloading."
     )
+    content_md5: bool = Field(
+        default=True,
+        description="Compute the whole-content md5 of a segmented file upload (one hash pass;"
+        " the sha256 and each segment's md5 are computed and checked either way).",
+    )
+    spool_dir: Path | None = Field(
+        default=None,
+        description="Where streams (URLs, copies) are spooled; default: the temp directory.",
+    )
+    spool_segments: int = Field(
+        default=8,
+        ge=2,
+        le=1000,
+        description="Segments of a stream spooled on disk at most (at least concurrency + 1).",
+    )
 
 
 class ObjectInfo(BaseModel):
@@ -55,7 +73,10 @@ class UploadResult(BaseModel):
     container: str
     name: str
     size: int
-    md5: str = Field(description="md5 of the whole content (not the SLO ETag).")
+    md5: str | None = Field(
+        description="md5 of the whole content (not the SLO ETag); None for a segmented file"
+        " upload with UploadOptions.content_md5 off."
+    )
     sha256: str
     etag: str = Field(description="The ETag Swift gave the object (unquoted).")
     segments: int = Field(description="Segments in the manifest; 0 for a plain object.")
@@ -78,3 +99,31 @@ class DownloadResult(BaseModel):
     verified_by: Literal["etag", "expected_md5", "segments"] | None = Field(
         description="What the bytes were checked against; None for a DLO (Swift keeps no md5)."
     )
+
+
+def object_info(container: str, name: str, headers: Mapping[str, Any]) -> ObjectInfo:
+    """What Swift's headers say about ``container/name``."""
+    kind: Literal["slo", "dlo"] | None = None
+    if str(headers.get("x-static-large-object", "")).lower() == "true":
+        kind = "slo"
+    elif "x-object-manifest" in headers:
+        kind = "dlo"
+    return ObjectInfo(
+        container=container,
+        name=name,
+        size=int(headers.get("content-length", 0)),
+        etag=str(headers.get("etag", "")),
+        content_type=headers.get("content-type"),
+        last_modified=headers.get("last-modified"),
+        metadata={
+            k[len(META_PREFIX) :]: str(v) for k, v in headers.items() if k.startswith(META_PREFIX)
+        },
+        large_object=kind,
+        dlo_manifest=headers.get("x-object-manifest"),
+    )
+
+
+def user_metadata(headers: Mapping[str, Any]) -> dict[str, str]:
+    """The object's own metadata (``X-Object-Meta-*``), by name without the prefix."""
+    n = len(META_PREFIX)
+    return {k[n:]: str(v) for k, v in headers.items() if k.lower().startswith(META_PREFIX)}

@@ -1,26 +1,29 @@
 """Static Large Object uploads: segment plan, resume listing, and the parallel pipeline.
 
-One thread (the caller's) reads the content in order, one segment at a time, and
-hands each segment both to the whole-content digests and to an upload worker. It
-never holds more than ``concurrency + 1`` segments, so memory stays near
-``(concurrency + 1) × segment size`` however big the content is. Each worker hashes
-its segment, skips it if the segment container already holds it with that size and
-md5 (a resumed upload), else PUTs it with ``ETag`` so Swift verifies it, and checks
-the ETag Swift answers.
+The pipeline takes segments from a ``SegmentSource`` (a file's own ranges, or a
+spool's segment files) and gives each to one of ``concurrency`` workers. A worker
+skips a segment the segment container already holds with that size and md5 (a
+resumed upload), else streams its range to Swift through one leased buffer, with
+the md5 as ``ETag`` when it is known beforehand (spooled bytes) or computed on the
+way (a file), and checks the ETag Swift answers. Memory is a buffer per worker
+from the process-wide transfer budget, whatever the segment size.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..errors import ChecksumMismatch, ConfigurationError, NotFound
-from ._hashing import ContentDigests, md5_hex
-from ._swift import SwiftSession, Target
+from ._bodies import LocalReadError, RangeBody, hash_range
+from ._budget import BufferPool
+from ._sources import Segment, SegmentSource
+from ._swift import SwiftSession, Target, put_body
 from .units import MiB
 
 MIN_SEGMENT_SIZE = MiB
@@ -74,51 +77,6 @@ class StoredSegment:
     uploaded: bool  # False when a previous run had stored it already
 
 
-class Chunks:
-    """Iterates ``reader`` in pieces of exactly ``size`` bytes (the last may be shorter).
-
-    A class, not a generator, so no suspended frame keeps the previous piece alive.
-    """
-
-    def __init__(self, reader: BinaryIO, size: int, first: bytes | None = None) -> None:
-        self._reader = reader
-        self._size = size
-        self._first = first
-
-    @property
-    def first_is_short(self) -> bool:
-        """True when the content ended within the first piece (so it is one object)."""
-        return self._first is not None and len(self._first) < self._size
-
-    def __iter__(self) -> Chunks:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._first is not None:
-            data, self._first = self._first, None
-        else:
-            data = read_exactly(self._reader, self._size)
-        if not data:
-            raise StopIteration
-        return data
-
-
-def read_exactly(reader: BinaryIO, size: int) -> bytes:
-    """``size`` bytes, or fewer only at the end of the stream."""
-    data = reader.read(size)
-    if len(data) == size or not data:
-        return data
-    parts = [data]
-    got = len(data)
-    while got < size:
-        more = reader.read(size - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
-
-
 def existing_segments(session: SwiftSession, plan: SegmentPlan) -> dict[str, tuple[int, str]]:
     """Segments a previous run stored under the plan's prefix: name → (size, md5)."""
     target = Target("listing of", plan.container)
@@ -141,11 +99,8 @@ def manifest_body(plan: SegmentPlan, segments: list[StoredSegment]) -> bytes:
     return json.dumps(entries).encode()
 
 
-_Pending = tuple[Future[StoredSegment], tuple[Future[Any], Future[Any]]]
-
-
 class SegmentPipeline:
-    """Uploads the segments of one SLO in parallel while the caller's thread reads and hashes."""
+    """Uploads the segments of one SLO in parallel; progress is reported on the caller's thread."""
 
     def __init__(
         self,
@@ -156,6 +111,7 @@ class SegmentPipeline:
         existing: Mapping[str, tuple[int, str]],
         total: int | None,
         progress: Progress | None,
+        buffers: BufferPool,
     ) -> None:
         self._session = session
         self._plan = plan
@@ -163,21 +119,26 @@ class SegmentPipeline:
         self._existing = existing
         self._total = total
         self._progress = progress
+        self._buffers = buffers
         self._done_bytes = 0
         self._stored: dict[int, StoredSegment] = {}
 
-    def run(self, chunks: Iterator[bytes], digests: ContentDigests) -> list[StoredSegment]:
-        """Upload every chunk as a segment; return them in order once all are stored."""
-        pending: list[_Pending] = []
+    def run(self, source: SegmentSource, segments: Iterable[Segment]) -> list[StoredSegment]:
+        """Store every segment; return them in order once all are stored."""
+        pending: set[Future[StoredSegment]] = set()
         pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="segment")
         try:
-            for index, data in enumerate(chunks):
-                self._check_count(index)
-                hashed = digests.feed(data)
-                pending.append((pool.submit(self._put, index, data), hashed))
-                del data
-                self._drain(pending, keep=self._concurrency)
-            self._drain(pending, keep=0)
+            taken = iter(segments)
+            while True:
+                while len(pending) >= self._concurrency:
+                    self._collect(pending)
+                segment = next(taken, None)
+                if segment is None:
+                    break
+                self._check_count(segment.index)
+                pending.add(pool.submit(self._store, source, segment))
+            while pending:
+                self._collect(pending)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return [self._stored[i] for i in sorted(self._stored)]
@@ -191,17 +152,12 @@ class SegmentPipeline:
             )
             raise ConfigurationError(msg)
 
-    def _drain(self, pending: list[_Pending], *, keep: int) -> None:
-        """Wait until at most ``keep`` segments are still uploading or being hashed."""
-        while len(pending) > keep:
-            finished = [p for p in pending if p[0].done() and all(h.done() for h in p[1])]
-            failed = [p for p in pending if p[0].done() and p[0].exception() is not None]
-            for entry in failed or finished:
-                pending.remove(entry)
-                self._record(entry[0].result())
-            if not (failed or finished):
-                busy = [f for p in pending for f in (p[0], *p[1]) if not f.done()]
-                wait(busy, return_when=FIRST_COMPLETED)
+    def _collect(self, pending: set[Future[StoredSegment]]) -> None:
+        """Wait for one segment to finish; record it (or raise its failure)."""
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: f.exception() is None):  # failures first
+            pending.discard(future)
+            self._record(future.result())
 
     def _record(self, segment: StoredSegment) -> None:
         self._stored[segment.index] = segment
@@ -209,19 +165,43 @@ class SegmentPipeline:
         if self._progress is not None:
             self._progress(self._done_bytes, self._total)
 
-    def _put(self, index: int, data: bytes) -> StoredSegment:
-        plan, etag, name = self._plan, md5_hex(data), self._plan.name(index)
-        if self._existing.get(name) == (len(data), etag):
-            return StoredSegment(index, name, len(data), etag, uploaded=False)
-        target = Target("upload of segment", plan.container, name, etag=etag)
-        answered: str = self._session.call(
-            target,
-            lambda c: c.put_object(plan.container, name, data, content_length=len(data), etag=etag),
-        )
-        if answered.strip('"') != etag:
+    def _store(self, source: SegmentSource, segment: Segment) -> StoredSegment:
+        try:
+            return self._put(segment)
+        except LocalReadError as error:
+            raise error.error from None
+        finally:
+            source.release(segment)
+
+    def _put(self, segment: Segment) -> StoredSegment:
+        plan, name, size = self._plan, self._plan.name(segment.index), segment.length
+        stored = self._existing.get(name)
+        if stored is not None and stored[0] == size and stored[1] == self._md5_of(segment):
+            return StoredSegment(segment.index, name, size, stored[1], uploaded=False)
+        target = Target("upload of segment", plan.container, name, etag=segment.md5)
+        answered, etag = self._session.call(target, lambda conn: self._send(conn, segment, name))
+        if answered != etag:
             msg = (
                 f"segment {name!r} in container {plan.container!r} was stored with ETag "
                 f"{answered!r} but its md5 is {etag}; upload it again"
             )
             raise ChecksumMismatch(msg, expected=etag, actual=answered)
-        return StoredSegment(index, name, len(data), etag, uploaded=True)
+        return StoredSegment(segment.index, name, size, etag, uploaded=True)
+
+    def _md5_of(self, segment: Segment) -> str:
+        """The segment's md5: known when spooled, else read from its range."""
+        if segment.md5 is not None:
+            return segment.md5
+        md5 = hashlib.md5(usedforsecurity=False)
+        with self._buffers.lease() as buffer:
+            hash_range(segment.fd, segment.offset, segment.length, buffer, [md5])
+        return md5.hexdigest()
+
+    def _send(self, conn: Any, segment: Segment, name: str) -> tuple[str, str]:
+        """One attempt: PUT the segment's range; (ETag answered, md5 of what was sent)."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        hashers = [md5] if segment.md5 is None else []
+        with self._buffers.lease() as buffer:
+            body = RangeBody(segment.fd, segment.offset, segment.length, buffer, hashers)
+            answered = put_body(conn, self._plan.container, name, body, etag=segment.md5)
+        return answered, segment.md5 or md5.hexdigest()

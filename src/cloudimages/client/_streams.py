@@ -1,4 +1,4 @@
-"""Byte sources for uploads: an http(s) URL streamed with httpx, or chunks as a file.
+"""Streams for uploads to spool: an http(s) URL streamed with httpx, or a binary file object.
 
 httpx failures are mapped by ``_http.transport_error``, the client's one httpx seam.
 """
@@ -7,57 +7,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 import httpx
 
 from ..errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable
 from ._http import transport_error
+from ._spool import Opened
 
 _DOWNLOAD_CHUNK = 1024 * 1024
 
 
-class IterReader:
-    """A read-only binary file over an iterator of byte chunks (``read(n)`` as files do)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._leftover = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            parts, self._leftover = [self._leftover, *self._chunks], b""
-            return b"".join(parts)
-        parts, got = [], 0
-        while got < size:
-            piece = self._leftover or next(self._chunks, b"")
-            self._leftover = b""
-            if not piece:
-                break
-            if len(piece) > size - got:
-                piece, self._leftover = piece[: size - got], piece[size - got :]
-            parts.append(piece)
-            got += len(piece)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def as_binary(reader: IterReader) -> BinaryIO:
-    """The reader typed as a file: it implements the part of ``BinaryIO`` uploads use."""
-    return cast(BinaryIO, reader)
+def reader_chunks(reader: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    """A binary file's content in chunks of up to ``chunk_size`` bytes, in order."""
+    while chunk := reader.read(chunk_size):
+        yield chunk
 
 
 @contextmanager
-def open_url(url: str, *, timeout: float) -> Iterator[tuple[BinaryIO, int | None]]:
-    """Stream ``url``: yields a file-like reader and the size when the server sent one."""
+def open_reader(reader: BinaryIO, *, size: int | None, chunk_size: int) -> Iterator[Opened]:
+    """A binary file object as a stream to spool (read from the spool's thread)."""
+    yield Opened(reader_chunks(reader, chunk_size), size)
+
+
+@contextmanager
+def open_url(url: str, *, timeout: float, size: int | None = None) -> Iterator[Opened]:
+    """Stream ``url``; the size is the one given, else the server's Content-Length."""
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
             raise_for_status(response, url)
             length = response.headers.get("content-length")
-            size = int(length) if length and "content-encoding" not in response.headers else None
-            yield as_binary(IterReader(_chunks(response, url))), size
+            found = int(length) if length and "content-encoding" not in response.headers else None
+            yield Opened(_chunks(response, url), size or found)
     except httpx.HTTPError as exc:
         raise transport_error(exc, "GET", url) from exc
 

@@ -16,12 +16,15 @@ target's ``stage_copy``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._hashing import Digests
 from ._object_models import DownloadResult, UploadResult
 from ._segments import Progress
 from .images import ImagesClient
@@ -31,6 +34,7 @@ __all__ = [
     "Cloud",
     "ExportJob",
     "Exported",
+    "ImageStream",
     "ImportJob",
     "ImportLimits",
     "Staging",
@@ -48,6 +52,9 @@ class ImportLimits(BaseModel):
     max_name_length: int = Field(default=255, description="Longest image name, characters.")
     reserved_prefixes: tuple[str, ...] = Field(
         default=(), description="Property key prefixes the service keeps for itself."
+    )
+    fetches_urls: bool = Field(
+        default=False, description="Whether the service fetches a URL itself (web-download)."
     )
 
 
@@ -81,12 +88,26 @@ class ExportJob(BaseModel):
 
 
 class Exported(BaseModel):
-    """A verified export: the object that holds the image, its size and its segments."""
+    """Where an image's bytes can be read: an export (Cloud Files), or the image itself.
+
+    ``container`` is empty when the dialect serves the image's bytes directly
+    (upstream Glance's ``GET /file``); ``object`` is then the image id.
+    """
 
     container: str
     object: str
     size: int
     segments: int
+    disk_format: str = Field(default="vhd", description="Glance's name of the format.")
+
+
+@dataclass
+class ImageStream:
+    """An image's bytes being read once, and the check to run on what arrived."""
+
+    size: int | None
+    chunks: Iterator[bytes]
+    verify: Callable[[Digests], None]  # ChecksumMismatch unless the bytes are the source's
 
 
 class Cloud(Protocol):
@@ -123,15 +144,32 @@ class Cloud(Protocol):
         ...
 
     def stage(
-        self, staging: Staging, path: Path, *, segment_size: int, progress: Progress | None
+        self,
+        staging: Staging,
+        path: Path,
+        *,
+        name: str,
+        disk_format: str,
+        segment_size: int,
+        progress: Progress | None,
     ) -> UploadResult:
         """Put a local file where an import can read it; what is stored already is kept."""
         ...
 
     def stage_copy(
-        self, staging: Staging, source: Cloud, exported: Exported, *, segment_size: int
+        self,
+        staging: Staging,
+        source: Cloud,
+        exported: Exported,
+        *,
+        name: str,
+        segment_size: int,
     ) -> UploadResult:
-        """Stream another cloud's export into ``staging`` (another region or account)."""
+        """Stream another cloud's image bytes into ``staging``, verified on the way."""
+        ...
+
+    def import_url(self, staging: Staging, url: str, *, name: str, disk_format: str) -> ImportJob:
+        """Have the cloud fetch ``url`` itself into a new image (Glance's web-download)."""
         ...
 
     def start_import(self, staging: Staging, *, name: str) -> ImportJob:
@@ -144,12 +182,25 @@ class Cloud(Protocol):
         """Wait until the import made its image (``TaskFailed``/``TaskTimedOut`` if not)."""
         ...
 
-    def replace_import(self, job: ImportJob, staging: Staging, *, name: str) -> ImportJob:
-        """Give up on a stuck import and start a fresh one from the same staged bytes."""
+    def abandon_import(self, job: ImportJob, staging: Staging) -> None:
+        """Give up on an earlier run's unfinished import (a fresh one follows)."""
         ...
 
     def discard_staged(self, staging: Staging) -> int:
         """Delete the staged bytes; returns how many objects went (0: gone already)."""
+        ...
+
+    def image_data(self, image: Image) -> Exported | None:
+        """The image's bytes, readable without an export; None: export it first."""
+        ...
+
+    @property
+    def accepts_streams(self) -> frozenset[str]:
+        """Disk formats ``stage_copy`` takes as they are (others are converted locally)."""
+        ...
+
+    def open_exported(self, exported: Exported) -> AbstractContextManager[ImageStream]:
+        """Read an export (or the image) once, as a stream."""
         ...
 
     def find_export(self, image_id: str, container: str) -> Exported | None:

@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from ..errors import ConfigurationError, ServiceUnavailable, TransportError, Unauthorized
+from ..errors import ConfigurationError, Unauthorized
 from ._http import (
-    QueryParams,
     Timeouts,
-    build_client,
     call_with_retries,
     json_of,
-    request_was_sent,
     send,
 )
+from ._session import TokenSession
 from .models import Access, Endpoint
-from .retry import NO_RETRY, RetryPolicy, is_idempotent
+from .retry import RetryPolicy
 
 log = logging.getLogger("cloudimages.client")
 
@@ -73,7 +69,7 @@ class Credentials(BaseModel):
         return "API key" if self.api_key is not None else "password"
 
 
-class AccountSession:
+class AccountSession(TokenSession):
     """An authenticated, thread-safe connection to one account's services.
 
     Example:
@@ -91,28 +87,12 @@ class AccountSession:
         refresh_margin: float = 300.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        super().__init__(retry=retry, timeouts=timeouts, transport=transport)
         self.credentials = credentials
-        self.retry = retry or RetryPolicy()
         self.refresh_margin = refresh_margin
-        self.http = build_client(timeouts=timeouts, transport=transport)
         self._lock = threading.Lock()
         self._current: tuple[Access, float] | None = None  # login, refresh margin
         self.authentications = 0  # how many times this session logged in; for diagnostics
-
-    # lifecycle -------------------------------------------------------------------
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"AccountSession(username={self.credentials.username!r})"
@@ -205,6 +185,10 @@ class AccountSession:
         return chosen.upper()
 
     @property
+    def label(self) -> str:
+        return f"Rackspace user {self.credentials.username!r}"
+
+    @property
     def tenant_id(self) -> str:
         """The account number (the Cloud Images owner and member id)."""
         return self.access.token.tenant_id
@@ -244,58 +228,3 @@ class AccountSession:
     def _regions(self, service_type: str) -> list[str]:
         of_type = [e for e in self.access.catalog if e.service_type == service_type]
         return sorted({e.region.upper() for e in of_type if e.region})
-
-    # requests --------------------------------------------------------------------
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: QueryParams | None = None,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: bool | None = None,
-        ok_statuses: Collection[int] = (),
-    ) -> httpx.Response:
-        """Send an authenticated request, retrying where that is safe.
-
-        A 401 leads to one re-authentication and one more try (the service
-        refused the request before acting, so this holds for POST too).
-        Transient failures are retried under the session's policy when the
-        method is idempotent, or when ``retry=True``. A DELETE that meets 404
-        after an attempt that may have reached the service counts as done.
-        """
-        policy = self.retry if (is_idempotent(method) if retry is None else retry) else NO_RETRY
-        gone_ok = False
-
-        def once() -> httpx.Response:
-            nonlocal gone_ok
-            extra = {404} if gone_ok else set()
-            try:
-                return self._authorized(
-                    lambda token: send(
-                        self.http,
-                        method,
-                        url,
-                        headers={**(headers or {}), "X-Auth-Token": token},
-                        params=params,
-                        json=json,
-                        content=content,
-                        ok_statuses={*ok_statuses, *extra},
-                    )
-                )
-            except (TransportError, ServiceUnavailable) as error:
-                gone_ok = method.upper() == "DELETE" and request_was_sent(error)
-                raise
-
-        what = f"{method} {httpx.URL(url).path}"
-        return call_with_retries(once, policy=policy, what=what)
-
-    def _authorized(self, call: Callable[[str], httpx.Response]) -> httpx.Response:
-        token = self.token()
-        try:
-            return call(token)
-        except Unauthorized:
-            log.info("token refused by the service; logging in again")
-            return call(self.reauthenticate(token))

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from ..errors import NotFound
 from . import imagetasks
 from ._http import bad_answer, call_with_retries, json_of, read
-from .identity import AccountSession
+from ._session import TokenSession
 from .models import Image, ImageList, Member, MemberList, MemberStatus, Task, TaskList
 
 __all__ = ["PATCH_MEDIA_TYPE", "ImagesClient", "build_patch"]
@@ -82,7 +82,7 @@ class ImagesClient:
     """
 
     def __init__(
-        self, session: AccountSession, *, region: str | None = None, endpoint: str | None = None
+        self, session: TokenSession, *, region: str | None = None, endpoint: str | None = None
     ) -> None:
         self.session = session
         self._region = region

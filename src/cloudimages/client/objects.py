@@ -4,7 +4,9 @@ Built on ``swiftclient.client.Connection`` with a preauth URL and token taken fr
 :class:`TokenSource` (the account session); ``_swift.py`` is the one place where
 swiftclient's exceptions become :mod:`cloudimages.errors` types. Uploads bigger than a
 segment become Static Large Objects uploaded in parallel and resumable; every upload
-and download hashes the whole content (md5 and sha256) in the same pass that moves it.
+and download hashes the whole content (md5 and sha256) as it moves it. Memory is
+bounded by the process-wide transfer budget (``client.set_transfer_budget``), not by the
+content or segment size: files are read by range, streams spooled to disk.
 
     >>> with ObjectsClient(session, region="DFW") as files:  # doctest: +SKIP
     ...     files.ensure_container("images")
@@ -19,17 +21,24 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Literal
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import NotFound
 from ._copies import copy_stream
 from ._downloads import download_to
-from ._object_models import DownloadResult, ObjectInfo, UploadOptions, UploadResult
+from ._jobs import copy_job, spool_settings, stream_opener, upload_job
+from ._object_models import (
+    DownloadResult,
+    ObjectInfo,
+    UploadOptions,
+    UploadResult,
+    object_info,
+)
 from ._segments import Progress
-from ._streams import open_url
+from ._spool import Opener, Spool
 from ._swift import SwiftSession, Target, TokenSource, delete_with_manifest
-from ._uploads import UploadJob, object_headers, upload
+from ._uploads import object_headers, upload_file, upload_spooled
 
 __all__ = [
     "DownloadResult",
@@ -39,8 +48,6 @@ __all__ = [
     "UploadOptions",
     "UploadResult",
 ]
-
-_META = "x-object-meta-"
 
 
 class ObjectsClient:
@@ -64,6 +71,11 @@ class ObjectsClient:
             policy=self.options.retry,
             timeout=self.options.timeout,
         )
+
+    @property
+    def swift(self) -> SwiftSession:
+        """The connection pool and call policy this client uses (for the client's own modules)."""
+        return self._session
 
     @property
     def endpoint(self) -> str:
@@ -134,7 +146,7 @@ class ObjectsClient:
         headers: dict[str, str] = self._session.call(
             Target("lookup of", container, name), lambda c: c.head_object(container, name)
         )
-        return _info(container, name, headers)
+        return object_info(container, name, headers)
 
     def set_object_metadata(self, container: str, name: str, metadata: Mapping[str, str]) -> None:
         """Replace the object's ``X-Object-Meta-*`` values (Swift's POST replaces them all)."""
@@ -177,7 +189,7 @@ class ObjectsClient:
             Target("lookup of", container, name),
             lambda c: c.head_object(container, name, query_string="multipart-manifest=get"),
         )
-        return _info(container, name, headers)
+        return object_info(container, name, headers)
 
     def _delete_dlo_segments(self, manifest: str) -> int:
         seg_container, _, prefix = unquote(manifest).lstrip("/").partition("/")
@@ -234,17 +246,17 @@ class ObjectsClient:
         A rerun after a failure sends only the segments that are not stored yet.
         """
         with Path(path).open("rb") as reader:
-            size = os.fstat(reader.fileno()).st_size
-            job = self._job(
+            job = upload_job(
+                self.options,
                 container,
                 name,
-                size=size,
+                size=os.fstat(reader.fileno()).st_size,
                 segment_size=segment_size,
                 concurrency=concurrency,
                 progress=progress,
                 headers=object_headers(metadata, content_type),
             )
-            return upload(self._session, reader, job)
+            return upload_file(self._session, reader.fileno(), job)
 
     def upload_stream(
         self,
@@ -259,8 +271,43 @@ class ObjectsClient:
         metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
     ) -> UploadResult:
-        """Upload from an http(s) URL (streamed) or a binary file object, read once in order."""
-        job = self._job(
+        """Upload from an http(s) URL (streamed) or a binary file object, read once in order.
+
+        The stream is spooled to disk a few segments ahead of the upload
+        (``UploadOptions.spool_dir``, ``spool_segments``), so memory stays small.
+        """
+        return self.upload_opened(
+            stream_opener(self.options, source, size),
+            container,
+            name,
+            size=size,
+            segment_size=segment_size,
+            concurrency=concurrency,
+            progress=progress,
+            metadata=metadata,
+            content_type=content_type,
+        )
+
+    def upload_opened(
+        self,
+        opener: Opener,
+        container: str,
+        name: str,
+        *,
+        size: int | None = None,
+        segment_size: int | None = None,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Upload the stream ``opener`` opens (read once, in order, on the spool's thread).
+
+        The stream's own check (``Opened.check``) runs on the whole content's hashes
+        before the object or its manifest is written.
+        """
+        job = upload_job(
+            self.options,
             container,
             name,
             size=size,
@@ -269,13 +316,9 @@ class ObjectsClient:
             progress=progress,
             headers=object_headers(metadata, content_type),
         )
-        if not isinstance(source, str):
-            return upload(self._session, source, job)
-        if urlsplit(source).scheme not in ("http", "https"):
-            msg = f"upload_stream() takes an http(s) URL or a binary file object, not {source!r}"
-            raise ValueError(msg)
-        with open_url(source, timeout=self.options.timeout) as (reader, found_size):
-            return upload(self._session, reader, replace(job, size=size or found_size))
+        spool = Spool(opener, spool_settings(self.options, job.segment_size, job.concurrency))
+        with spool.start() as reading:
+            return upload_spooled(self._session, reading, replace(job, size=reading.info().size))
 
     def download(
         self,
@@ -314,49 +357,29 @@ class ObjectsClient:
         Bytes are read once and re-uploaded (as an SLO when big); they are checked
         against the source's md5 (or its SLO segment md5s) before anything is committed.
         A read cut short starts the copy again (segments stored already are kept).
+        Copies of the same object running at once in this process (to several
+        targets) share one read of the source.
         """
-
-        def job(size: int | None, headers: Mapping[str, str]) -> UploadJob:
-            metadata = {k[len(_META) :]: v for k, v in headers.items() if k.startswith(_META)}
-            return other._job(
-                dst_container,
-                dst_name,
-                size=size,
-                segment_size=segment_size,
-                concurrency=concurrency,
-                progress=progress,
-                headers=object_headers(metadata, headers.get("content-type")),
-            )
 
         return copy_stream(
             self._session,
             other._session,
             src_container,
             src_name,
-            job=job,
+            job=copy_job(
+                other.options,
+                dst_container,
+                dst_name,
+                segment_size=segment_size,
+                concurrency=concurrency,
+                progress=progress,
+            ),
             chunk_size=self.options.download_chunk_size,
-        )
-
-    def _job(
-        self,
-        container: str,
-        name: str,
-        *,
-        size: int | None,
-        segment_size: int | None,
-        concurrency: int | None,
-        progress: Progress | None,
-        headers: Mapping[str, str],
-    ) -> UploadJob:
-        return UploadJob(
-            container=container,
-            name=name,
-            size=size,
-            segment_size=segment_size or self.options.segment_size,
-            concurrency=concurrency or self.options.concurrency,
-            segment_container=self.options.segment_container or f"{container}_segments",
-            headers=dict(headers),
-            progress=progress,
+            spool=spool_settings(
+                self.options,
+                segment_size or other.options.segment_size,
+                concurrency or other.options.concurrency,
+            ),
         )
 
     # lifecycle -------------------------------------------------------------------
@@ -374,22 +397,3 @@ class ObjectsClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _info(container: str, name: str, headers: Mapping[str, Any]) -> ObjectInfo:
-    kind: Literal["slo", "dlo"] | None = None
-    if str(headers.get("x-static-large-object", "")).lower() == "true":
-        kind = "slo"
-    elif "x-object-manifest" in headers:
-        kind = "dlo"
-    return ObjectInfo(
-        container=container,
-        name=name,
-        size=int(headers.get("content-length", 0)),
-        etag=str(headers.get("etag", "")),
-        content_type=headers.get("content-type"),
-        last_modified=headers.get("last-modified"),
-        metadata={k[len(_META) :]: str(v) for k, v in headers.items() if k.startswith(_META)},
-        large_object=kind,
-        dlo_manifest=headers.get("x-object-manifest"),
-    )

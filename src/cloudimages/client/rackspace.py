@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -24,8 +25,9 @@ from .. import progress
 from ..errors import ConfigurationError, NotFound, TaskFailed
 from ._exports import export_object_name, verify_dlo_export
 from ._object_models import DownloadResult, UploadOptions, UploadResult
+from ._rackspace_streams import open_export_stream, upload_from
 from ._segments import Progress
-from .cloud import Exported, ExportJob, ImportJob, ImportLimits, Staging
+from .cloud import Exported, ExportJob, ImageStream, ImportJob, ImportLimits, Staging
 from .identity import AccountSession
 from .images import ImagesClient
 from .imagetasks import CLOCK_SLACK, find_task
@@ -128,29 +130,57 @@ class RackspaceCloud:
         return ImportJob(task_id=task.id, status=task.status, image_id=task.image_id)
 
     def stage(
-        self, staging: Staging, path: Path, *, segment_size: int, progress: Progress | None
+        self,
+        staging: Staging,
+        path: Path,
+        *,
+        name: str,
+        disk_format: str,
+        segment_size: int,
+        progress: Progress | None,
     ) -> UploadResult:
+        _only_vhd(disk_format)
         self.files.ensure_container(staging.container)
         return self.files.upload_file(
             path, staging.container, staging.name, segment_size=segment_size, progress=progress
         )
 
     def stage_copy(
-        self, staging: Staging, source: Cloud, exported: Exported, *, segment_size: int
+        self,
+        staging: Staging,
+        source: Cloud,
+        exported: Exported,
+        *,
+        name: str,
+        segment_size: int,
     ) -> UploadResult:
-        if not isinstance(source, RackspaceCloud):
-            msg = f"cannot copy an export of {source!r} into Rackspace Cloud Files yet"
-            raise ConfigurationError(msg)
+        _only_vhd(exported.disk_format)
         self.files.ensure_container(staging.container)
-        return source.files.copy_across(
+        if isinstance(source, RackspaceCloud) and exported.container:
+            return source.files.copy_across(
+                self.files,
+                exported.container,
+                exported.object,
+                staging.container,
+                staging.name,
+                segment_size=segment_size,
+                progress=progress.current(),  # the copy step's phase, if it opened one
+            )
+        return upload_from(
             self.files,
-            exported.container,
-            exported.object,
-            staging.container,
-            staging.name,
+            source,
+            exported,
+            staging,
             segment_size=segment_size,
-            progress=progress.current(),  # the copy step's phase, if it opened one
+            progress=progress.current(),
         )
+
+    def import_url(self, staging: Staging, url: str, *, name: str, disk_format: str) -> ImportJob:
+        msg = (
+            "Rackspace Cloud Images imports only from Cloud Files, not from a URL: import"
+            " without --web-download (the URL is downloaded and checked here first)"
+        )
+        raise ConfigurationError(msg)
 
     def start_import(self, staging: Staging, *, name: str) -> ImportJob:
         task = self._create_recorded(
@@ -161,10 +191,9 @@ class RackspaceCloud:
         )
         return ImportJob(task_id=task.id, status=task.status, created=1)
 
-    def replace_import(self, job: ImportJob, staging: Staging, *, name: str) -> ImportJob:
-        fresh = self.start_import(staging, name=name)
-        replaced = [*job.replaced, job.task_id]
-        return fresh.model_copy(update={"created": job.created + 1, "replaced": replaced})
+    def abandon_import(self, job: ImportJob, staging: Staging) -> None:
+        """Nothing to undo: the staged upload stays and a fresh task reads it again."""
+        log.info("giving up on import task %s of %s", job.task_id, staging)
 
     def wait_import(
         self, job: ImportJob, staging: Staging, *, name: str, deadline: float
@@ -198,6 +227,16 @@ class RackspaceCloud:
         return removed
 
     # bytes out ----------------------------------------------------------------------
+    def image_data(self, image: Image) -> Exported | None:
+        return None  # Cloud Images serves no image bytes: export first
+
+    @property
+    def accepts_streams(self) -> frozenset[str]:
+        return frozenset({"vhd"})
+
+    def open_exported(self, exported: Exported) -> AbstractContextManager[ImageStream]:
+        return open_export_stream(self.files, exported)
+
     def find_export(self, image_id: str, container: str) -> Exported | None:
         try:
             return self.verify_export(image_id, container)
@@ -283,6 +322,12 @@ class RackspaceCloud:
         except NotFound:
             return False
         return True
+
+
+def _only_vhd(disk_format: str) -> None:
+    if disk_format != "vhd":
+        msg = f"Rackspace Cloud Images imports VHD only, not {disk_format!r}; convert it first"
+        raise ConfigurationError(msg)
 
 
 def _import_body(staging: Staging, name: str) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from ..client import Exported
+from ..errors import ConfigurationError
 from ..params import ExportRequest
 from ..reports import ExportReport, Stopwatch
+from ..steps.catalog import get_image
 from ..steps.clouds import account_region
-from ..steps.exports import compare_disk_images, download_export
-from ..steps.sequences import deadline_after, export_once
+from ..steps.exports import compare_disk_images, download_export, image_data
+from ..steps.sequences import ExportOutcome, deadline_after, export_once
 from ..steps.sources import work_dir
 from ._publish import publish
 
@@ -40,13 +42,7 @@ def export_image(request: ExportRequest) -> ExportReport:
     watch = Stopwatch()
     account, region = request.account, account_region(request.account, request.region)
     with watch.step("export"):
-        outcome = export_once(
-            account,
-            region,
-            request.image_id,
-            request.container,
-            deadline=deadline_after(request.task_timeout_minutes),
-        )
+        outcome = _exported(request, account, region)
     exported = outcome.exported
     downloaded: Path | None = None
     compared: bool | None = None
@@ -55,7 +51,9 @@ def export_image(request: ExportRequest) -> ExportReport:
             downloaded = _download(account, region, exported, request.download_to)
     if request.compare_with is not None and downloaded is not None:
         with watch.step("compare"):
-            compared = compare_disk_images(downloaded, Path(request.compare_with).expanduser())
+            compared = compare_disk_images(
+                downloaded, Path(request.compare_with).expanduser(), fmt=exported.disk_format
+            )
         if request.download_to is None:
             downloaded.unlink(missing_ok=True)
             downloaded = None
@@ -89,6 +87,21 @@ def export_image(request: ExportRequest) -> ExportReport:
         image_id=request.image_id,
     )
     return report
+
+
+def _exported(request: ExportRequest, account: str, region: str) -> ExportOutcome:
+    """An export into the container; without one, the image's bytes where the cloud serves them."""
+    if request.container is not None:
+        deadline = deadline_after(request.task_timeout_minutes)
+        return export_once(account, region, request.image_id, request.container, deadline=deadline)
+    direct = image_data(account, region, get_image(account, region, request.image_id))
+    if direct is None:
+        msg = (
+            f"{account} ({region}) serves image bytes only through an export into a Cloud Files"
+            " container: give --container (the download is taken from there)."
+        )
+        raise ConfigurationError(msg)
+    return ExportOutcome(direct, skipped=False, task_id=None)
 
 
 def _download(account: str, region: str, exported: Exported, to: str | None) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .db import Database
 from .settings import AccountSpec
+from .subusers import SubUsers
 
 _STORAGE_NAMESPACE = uuid.UUID("6f1c3c1e-3a52-4cf5-9d0b-6b7f3e7d2a10")
 
@@ -29,6 +30,8 @@ class Account:
     storage_account: str
     default_region: str
     is_admin: bool
+    owner: str | None = None  # set for a sub-user: the username of the account owner
+    roles: tuple[str, ...] = ()  # a sub-user's RBAC roles (see subusers.py)
 
 
 def tenant_id_for(username: str, salt: int = 0) -> str:
@@ -48,6 +51,7 @@ class Accounts:
     def __init__(self, db: Database, regions: tuple[str, ...]) -> None:
         self._db = db
         self._regions = regions
+        self.subusers = SubUsers(db)
 
     def ensure(self, spec: AccountSpec) -> Account:
         """Create the account, or update its keys if it exists already."""
@@ -96,8 +100,12 @@ class Accounts:
         raise RuntimeError(msg)
 
     def by_username(self, username: str) -> Account | None:
+        """An account owner, or a sub-user (seen through its owner's account)."""
         row = self._db.query_one("SELECT * FROM accounts WHERE username = ?", (username,))
-        return _account(row) if row else None
+        if row:
+            return _account(row)
+        owner = self.subusers.owner_of(username)
+        return self.subusers.resolve(username, self.by_username(owner)) if owner else None
 
     def by_storage_account(self, name: str) -> Account | None:
         row = self._db.query_one("SELECT * FROM accounts WHERE storage_account = ?", (name,))

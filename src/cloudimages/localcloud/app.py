@@ -20,6 +20,7 @@ from .accounts import Accounts
 from .db import Database
 from .faults import FaultInjector, FaultMiddleware, fault_admin_routes
 from .identity import Identity, RegionEndpoints, identity_routes
+from .identity_directory import directory_routes
 from .images.api import ImagesApi
 from .images.service import (
     build_images_app,
@@ -121,6 +122,7 @@ def build(settings: LocalCloudSettings, ports: Ports) -> Services:
             *identity_routes(identity),
             *fault_admin_routes(faults, identity),
             *keystone_routes(keystone),
+            *directory_routes(identity, accounts),
         ]
     )
     apps: dict[int, ASGIApp] = {ports.identity: FaultMiddleware(identity_app, faults, "identity")}

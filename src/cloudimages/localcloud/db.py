@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS images (
     created_at REAL NOT NULL,
     PRIMARY KEY (region, id)
 );
+CREATE INDEX IF NOT EXISTS images_newest_first
+    ON images (region, json_extract(doc, '$.created_at'), id);
 CREATE TABLE IF NOT EXISTS members (
     region TEXT NOT NULL,
     image_id TEXT NOT NULL,
@@ -78,6 +80,7 @@ CREATE TABLE IF NOT EXISTS members (
     updated_at REAL NOT NULL,
     PRIMARY KEY (region, image_id, member_id)
 );
+CREATE INDEX IF NOT EXISTS members_by_member ON members (region, member_id);
 CREATE TABLE IF NOT EXISTS tasks (
     region TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -3,7 +3,8 @@
 Only what clients of Cloud Images and Cloud Files use is served: ``POST
 /v2.0/tokens`` with ``RAX-KSKEY:apiKeyCredentials`` or ``passwordCredentials``,
 and ``DELETE /v2.0/tokens/{id}`` to revoke. Tokens are kept in the database so
-they outlive a restart, as real tokens outlive a service deploy.
+they outlive a restart, as real tokens outlive a service deploy. What stock clients
+call beyond tokens (tenants, users, roles, sub-users) is in ``identity_directory.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.routing import Route
 
 from .accounts import Account, Accounts
 from .db import Database
+from .subusers import role_documents
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ class Identity:
             return None
         return self._accounts.by_username(row["username"])
 
+    def expires_at(self, token: str) -> float | None:
+        """When a token expires (None if it was never issued or is gone)."""
+        row = self._db.query_one("SELECT expires_at FROM tokens WHERE id = ?", (token,))
+        return float(row["expires_at"]) if row else None
+
     def revoke(self, token: str) -> bool:
         with self._db.tx() as conn:
             return conn.execute("DELETE FROM tokens WHERE id = ?", (token,)).rowcount > 0
@@ -132,6 +139,8 @@ class Identity:
             {"id": "5", "name": "object-store:default", "tenantId": account.storage_account},
             {"id": "6", "name": "compute:default", "tenantId": account.tenant_id},
         ]
+        if account.owner is not None:  # a sub-user: identity:default and its RBAC roles
+            roles = role_documents(account)
         if account.is_admin:
             roles.append({"id": "900", "name": "localcloud:admin", "description": "Fault admin."})
         return {

@@ -16,6 +16,7 @@ import uvicorn
 
 from .accounts import Account
 from .app import Ports, Services, build
+from .httpserver import SwiftTolerantProtocol
 from .identity import RegionEndpoints
 from .keystone import OpenStackEndpoints
 from .settings import LocalCloudSettings
@@ -50,6 +51,7 @@ class LocalCloud:
             access_log=False,
             timeout_keep_alive=30,
             server_header=False,
+            http=SwiftTolerantProtocol,
         )
         self._server = uvicorn.Server(config)
         return self._server

@@ -30,6 +30,7 @@ __all__ = [
     "find_image",
     "find_tagged_images",
     "get_image",
+    "image_service",
     "import_limits",
     "member_id",
     "update_image",
@@ -68,6 +69,12 @@ def check_image_fields(
             " of your own, e.g. 'com.example.role'."
         )
         raise ConfigurationError(msg)
+
+
+@step("image-service")
+def image_service(account: str, region: str) -> str:
+    """The image service's URL: two accounts share images only within the same one."""
+    return cloud(account, region).images.base_url
 
 
 @step("member-id")
@@ -150,7 +157,7 @@ def verify_image(
     wanted: dict[str, Any] = {"status": "active"}
     if name is not None:
         wanted["name"] = name
-    actual: dict[str, Any] = {"status": image.status, "name": image.name, **image.properties}
+    actual: dict[str, Any] = image.model_dump()  # os_distro & co. are fields, not extras
     wanted.update(properties or {})
     for key, value in wanted.items():
         if actual.get(key) != value:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from prefect.runtime import flow_run
 
-from ..blocks import CloudImagesAccount, load_account
+from ..blocks import AccountBlock, load_account
 from ..client import Cloud
 
 __all__ = ["account_region", "cloud"]
@@ -24,14 +24,14 @@ def cloud(account: str, region: str | None = None) -> Cloud:
 
 
 def account_region(account: str, region: str | None = None) -> str:
-    """``region`` upper-cased, or the block's own region (or the account's default)."""
-    return (region or _block(account).effective_region).upper()
+    """The region's name as the account's cloud spells it (default: the block's region)."""
+    return _block(account).region_name(region)
 
 
-def _block(name: str) -> CloudImagesAccount:
+def _block(name: str) -> AccountBlock:
     return _load(str(flow_run.id or ""), name)
 
 
 @lru_cache(maxsize=256)
-def _load(run_id: str, name: str) -> CloudImagesAccount:
+def _load(run_id: str, name: str) -> AccountBlock:
     return load_account(name)

@@ -1,8 +1,10 @@
-"""Disk-image steps: inspect and check a source, convert it to a VHD Cloud Images accepts.
+"""Disk-image steps: inspect and check a source, convert it to a format the target takes.
 
-Cloud Images imports one fixed or dynamic VHD with no parent. Anything qemu-img
-can read is converted to a dynamic VHD with ``force_size`` (so the virtual size
-is exact); a fixed or dynamic VHD is uploaded as it is.
+Rackspace Cloud Images imports one fixed or dynamic VHD with no parent: anything
+else is converted to a dynamic VHD with ``force_size`` (so the virtual size is
+exact). An OpenStack Glance takes the formats its image schema lists: the
+source's format is kept when it is one of them, else it is converted (qcow2
+first). ``import_format`` decides; ``convert_disk_image`` converts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from ..client import ImportLimits
 from ..errors import DiskImageError
 from ._step import step
 
-__all__ = ["DiskImage", "check_fits", "convert_to_vhd", "inspect_disk_image"]
+__all__ = [
+    "DiskImage",
+    "check_fits",
+    "convert_disk_image",
+    "glance_format",
+    "import_format",
+    "inspect_disk_image",
+]
 
 #: Formats ``qemu-img check`` understands; the others report "not supported".
 CHECKABLE = frozenset({"qcow2", "qed", "vdi", "vhdx", "vmdk", "parallels"})
@@ -106,18 +115,98 @@ def _refuse_corrupt(path: Path, fmt: str) -> None:
         raise DiskImageError(msg)
 
 
-@step("convert-to-vhd")
-def convert_to_vhd(image: DiskImage, work_dir: Path, *, stem: str) -> DiskImage:
-    """A fixed or dynamic VHD of ``image``: the image itself when it is one already.
+#: qemu-img's format names where Glance's differ.
+GLANCE_NAMES = {"vpc": "vhd"}
+QEMU_NAMES = {glance: qemu for qemu, glance in GLANCE_NAMES.items()}
+#: Formats a Glance takes as they are (a VHD only when dynamic, raw is better compressed).
+KEPT_AS_THEY_ARE = frozenset({"qcow2", "vmdk", "vhdx", "vdi", "iso", "ploop"})
+#: What to convert to otherwise, best first.
+PREFERRED = ("qcow2", "raw", "vhd")
 
-    The VHD is written to ``work_dir/<stem>.vhd``. A VHD left there by an earlier
-    run (conversion writes a temporary file and renames it when complete) is
-    reused, so a rerun uploads the very same bytes and resumes the upload.
+
+def glance_format(image: DiskImage) -> str:
+    """The image's format in Glance's words (``vpc`` is ``vhd``)."""
+    return GLANCE_NAMES.get(image.format, image.format)
+
+
+def import_format(image: DiskImage, accepted: tuple[str, ...], wanted: str | None = None) -> str:
+    """The disk format to import ``image`` as, into a cloud that takes ``accepted``.
+
+    ``wanted`` (the user's ``--disk-format``) wins when the cloud takes it. A cloud
+    that takes VHD only (Rackspace) gets a fixed or dynamic VHD; another keeps the
+    source's format when it takes it, else gets qcow2 (or raw, or VHD).
+    """
+    if wanted is not None:
+        if wanted not in accepted:
+            msg = (
+                f"the target does not take {wanted!r} disks; it takes {', '.join(accepted)}."
+                " Choose one of those with --disk-format."
+            )
+            raise DiskImageError(msg)
+        return wanted
+    source = glance_format(image)
+    if "qcow2" not in accepted and "vhd" in accepted:
+        return "vhd"
+    if source in KEPT_AS_THEY_ARE and source in accepted:
+        return source
+    chosen = next((fmt for fmt in PREFERRED if fmt in accepted), None)
+    if chosen is None:
+        msg = f"the target takes only {', '.join(accepted)}; cloudimages cannot convert to those"
+        raise DiskImageError(msg)
+    return chosen
+
+
+def needs_conversion(image: DiskImage, disk_format: str) -> bool:
+    """Whether ``image`` must be converted to upload it as ``disk_format``."""
+    if disk_format == "vhd":
+        return not image.is_importable_vhd
+    return glance_format(image) != disk_format
+
+
+@step("convert-disk-image")
+def convert_disk_image(
+    image: DiskImage, disk_format: str, work_dir: Path, *, stem: str
+) -> DiskImage:
+    """``image`` as ``disk_format`` (Glance's name): the image itself when it is one already.
+
+    The result is written to ``work_dir/<stem>.<format>``. One left there by an
+    earlier run (conversion writes a temporary file and renames it when complete)
+    is reused, so a rerun uploads the very same bytes and resumes the upload.
     """
     logger = get_run_logger()
-    if image.is_importable_vhd:
-        logger.info("%s is a %s VHD already; no conversion needed", image.path.name, image.vhd_type)
+    if not needs_conversion(image, disk_format):
+        logger.info("%s is %s already; no conversion needed", image.path.name, disk_format)
         return image
+    if disk_format == "vhd":
+        return _to_vhd(image, work_dir, stem=stem)
+    target = work_dir / f"{stem}.{disk_format}"
+    qemu_format = QEMU_NAMES.get(disk_format, disk_format)
+    if not _usable(target, qemu_format, image.virtual_size):
+        work_dir.mkdir(parents=True, exist_ok=True)
+        logger.info("Converting %s (%s) to %s", image.path.name, image.format, disk_format)
+        diskimage.convert(image.path, target, src_fmt=image.format, dst_fmt=qemu_format)
+    else:
+        logger.info("Reusing the %s an earlier run converted: %s", disk_format, target)
+    return DiskImage(
+        path=target,
+        format=qemu_format,
+        virtual_size=image.virtual_size,
+        size=os.path.getsize(target),
+    )
+
+
+def _usable(path: Path, qemu_format: str, virtual_size: int) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        found = diskimage.inspect_image(path, claimed_format=qemu_format)
+    except DiskImageError:
+        return False
+    return found.virtual_size == virtual_size
+
+
+def _to_vhd(image: DiskImage, work_dir: Path, *, stem: str) -> DiskImage:
+    logger = get_run_logger()
     target = work_dir / f"{stem}.vhd"
     if not _usable_vhd(target, image.virtual_size):
         work_dir.mkdir(parents=True, exist_ok=True)

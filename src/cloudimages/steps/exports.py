@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import get_run_logger
 
 from .. import diskimage, progress
-from ..client import Exported, ExportJob
+from ..client import Exported, ExportJob, Image
 from ..client.objects import DownloadResult
 from ..errors import DiskImageError
 from ._step import step
@@ -18,10 +18,24 @@ __all__ = [
     "discard_export",
     "download_export",
     "find_export",
+    "image_data",
     "start_export",
+    "stream_formats",
     "verify_export",
     "wait_export",
 ]
+
+
+@step("image-data")
+def image_data(account: str, region: str, image: Image) -> Exported | None:
+    """The image's bytes where the cloud serves them directly; None: export them first."""
+    return cloud(account, region).image_data(image)
+
+
+@step("stream-formats")
+def stream_formats(account: str, region: str) -> frozenset[str]:
+    """Disk formats the account's cloud takes as a stream from another cloud, unconverted."""
+    return cloud(account, region).accepts_streams
 
 
 @step("find-export")
@@ -92,16 +106,18 @@ def discard_export(account: str, region: str, exported: Exported) -> int:
 
 
 @step("compare-disk-images")
-def compare_disk_images(exported: Path, original: Path) -> bool:
+def compare_disk_images(exported: Path, original: Path, *, fmt: str = "vhd") -> bool:
     """``qemu-img compare`` the export with the original; ``DiskImageError`` if they differ."""
     if not original.is_file():
         msg = f"cannot compare with {str(original)!r}: the file does not exist. Check the path."
         raise DiskImageError(msg)
-    fmt = diskimage.probe_format(original)
-    same = diskimage.compare(exported, original, fmt_a="vpc", fmt_b=fmt)
+    original_fmt = diskimage.probe_format(original)
+    exported_fmt = "vpc" if fmt == "vhd" else fmt
+    same = diskimage.compare(exported, original, fmt_a=exported_fmt, fmt_b=original_fmt)
     if not same:
         msg = (
-            f"the exported image {exported.name} and {str(original)!r} ({fmt}) hold different"
+            f"the exported image {exported.name} and {str(original)!r} ({original_fmt}) hold"
+            " different"
             " disk content; the image is not the one you compared it with."
         )
         raise DiskImageError(msg)

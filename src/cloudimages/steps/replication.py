@@ -20,7 +20,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from ..client import Exported, Staging
+from ..client import Staging
 from ..errors import CloudImagesError, ConfigurationError
 from ..params import ReplicateRequest, account_limit_name
 from ..reports import ReplicateReport, Stopwatch, TargetResult
@@ -31,14 +31,16 @@ from .catalog import (
     SOURCE_SHA256,
     find_image,
     get_image,
+    image_service,
     member_id,
     update_image,
     verify_image,
 )
 from .clouds import account_region
-from .exports import discard_export
+from .copies import SourceBytes, copy_bytes, plan_copy
+from .exports import discard_export, image_data
 from .sequences import deadline_after, export_once, import_once, share_with
-from .transfers import discard_staged, stage_copy
+from .transfers import discard_staged
 
 __all__ = ["Origin", "TargetPlan", "replicate"]
 
@@ -56,6 +58,7 @@ class Origin:
     image_id: str
     name: str
     sha256: str | None
+    service: str  # the image service's URL
 
     @property
     def provenance(self) -> dict[str, str]:
@@ -78,10 +81,15 @@ class TargetPlan:
 
 
 def plan_target(origin: Origin, account: str, mode: str) -> TargetPlan:
-    """Choose share or copy for a target; refuse impossible targets."""
+    """Choose share or copy for a target; refuse impossible targets.
+
+    Sharing works only within one image service (a region of one cloud); any
+    other target, another region or another cloud, gets a copy.
+    """
     region = account_region(account)
     tenant = member_id(account, region)
-    same_account, same_region = tenant == origin.tenant_id, region == origin.region
+    same_account = tenant == origin.tenant_id
+    same_region = image_service(account, region) == origin.service
     if same_account and same_region:
         msg = (
             f"replicating to the same account: {account!r} logs in as tenant {tenant} in"
@@ -114,12 +122,13 @@ def account_slot(block_name: str, limit: int) -> Iterator[None]:
 
 
 def _copy(
-    origin: Origin, plan: TargetPlan, request: ReplicateRequest, export: Exported | None
-) -> str:
-    assert export is not None, "copy targets are planned only with an export"
+    origin: Origin, plan: TargetPlan, request: ReplicateRequest, source: SourceBytes | None
+) -> tuple[str, str | None]:
+    assert source is not None, "copy targets are planned only with the source's bytes"
+    how = plan_copy(source, plan.account, plan.region)
     staging = Staging(
         container=request.staging_container,
-        name=f"replica-{origin.region.lower()}-{origin.image_id}.vhd",
+        name=f"replica-{origin.region.lower()}-{origin.image_id}.{how.disk_format}",
     )
     wanted = dict(origin.provenance)
     if origin.sha256:
@@ -130,28 +139,29 @@ def _copy(
         staging=staging,
         name=origin.name,
         deadline=deadline_after(request.task_timeout_minutes),
-        stage=lambda: stage_copy(
-            origin.account,
-            origin.region,
-            export,
-            target=plan.account,
-            target_region=plan.region,
+        stage=lambda: copy_bytes(
+            source,
+            how,
+            account=plan.account,
+            region=plan.region,
             staging=staging,
+            name=origin.name,
             segment_size=request.segment_size,
         ),
     )
     update_image(plan.account, plan.region, outcome.image_id, properties=wanted)
     verify_image(plan.account, plan.region, outcome.image_id, name=origin.name, properties=wanted)
     discard_staged(plan.account, plan.region, staging)
-    return outcome.image_id
+    return outcome.image_id, how.local_copy
 
 
 @task(name="replicate-to-target", cache_policy=NO_CACHE, persist_result=False)
 def replicate_to_target(
-    origin: Origin, plan: TargetPlan, request: ReplicateRequest, export: Exported | None
+    origin: Origin, plan: TargetPlan, request: ReplicateRequest, source: SourceBytes | None
 ) -> TargetResult:
     """Share with, or copy to, one target (its steps are tasks of their own)."""
     began = time.monotonic()
+    local_copy: str | None = None
     with account_slot(plan.account, request.max_per_account):
         if plan.mode == "share":
             member = share_with(
@@ -159,12 +169,13 @@ def replicate_to_target(
             )
             image_id, skipped = origin.image_id, member.skipped
         else:
-            image_id, skipped = _copy(origin, plan, request, export), False
+            (image_id, local_copy), skipped = _copy(origin, plan, request, source), False
     status: Literal["shared", "copied", "skipped"] = (
         "skipped" if skipped else ("shared" if plan.mode == "share" else "copied")
     )
     done = "has it already" if skipped else f"{status} as {image_id}"
-    return _result(plan, image_id, status, f"{plan.account} ({plan.region}) {done}", began)
+    result = _result(plan, image_id, status, f"{plan.account} ({plan.region}) {done}", began)
+    return result.model_copy(update={"local_copy": local_copy})
 
 
 def _result(
@@ -209,6 +220,7 @@ def replicate(request: ReplicateRequest) -> tuple[ReplicateReport, list[BaseExce
         image_id=image.id,
         name=image.name or image.id,
         sha256=sha if isinstance(sha, str) else None,
+        service=image_service(request.source, region),
     )
     plans = [plan_target(origin, name, request.mode) for name in dict.fromkeys(request.targets)]
     results: dict[str, TargetResult] = {}
@@ -217,15 +229,18 @@ def replicate(request: ReplicateRequest) -> tuple[ReplicateReport, list[BaseExce
         if found is not None:
             results[plan.account] = found
     to_copy = [p for p in plans if p.mode == "copy" and p.account not in results]
-    exported = None
+    exported, source = None, None
     if to_copy:
-        deadline = deadline_after(request.task_timeout_minutes)
-        exported = export_once(
-            request.source, region, image.id, request.export_container, deadline=deadline
-        )
+        direct = image_data(request.source, region, image)
+        if direct is None:
+            deadline = deadline_after(request.task_timeout_minutes)
+            exported = export_once(
+                request.source, region, image.id, request.export_container, deadline=deadline
+            )
+        data = direct or exported.exported  # type: ignore[union-attr]  # one of them is set
+        source = SourceBytes(request.source, region, data, stem=f"replica-{image.id}")
     pending = [p for p in plans if p.account not in results]
-    export = exported.exported if exported is not None else None
-    futures = {p.account: replicate_to_target.submit(origin, p, request, export) for p in pending}
+    futures = {p.account: replicate_to_target.submit(origin, p, request, source) for p in pending}
     errors: list[BaseException] = []
     for plan in pending:
         outcome = futures[plan.account].result(raise_on_failure=False)
@@ -236,8 +251,10 @@ def replicate(request: ReplicateRequest) -> tuple[ReplicateReport, list[BaseExce
         errors.append(error)
         results[plan.account] = _result(plan, None, "failed", f"{type(error).__name__}: {error}")
         get_run_logger().error("Replication to %s failed: %s", plan.account, error)
-    if export is not None and not errors:
-        discard_export(request.source, region, export)
+    if source is not None:
+        source.clean_up()
+    if exported is not None and not errors:
+        discard_export(request.source, region, exported.exported)
     report = ReplicateReport(
         image_id=image.id,
         source=request.source,

@@ -16,7 +16,7 @@ from ..client.objects import UploadResult
 from .catalog import get_image, member_id
 from .exports import find_export, start_export, verify_export, wait_export
 from .sharing import Membership, accept_image, add_image_member
-from .transfers import find_import, replace_import, start_import, wait_import
+from .transfers import abandon_import, find_import, start_import, wait_import
 
 __all__ = [
     "ExportOutcome",
@@ -62,17 +62,20 @@ def import_once(
     then a fresh task is started on the same staged bytes.
     """
     earlier = find_import(account, region, staging, name=name)
+    replaced: list[str] = []
+    if earlier is not None and replace_stuck and earlier.status in UNFINISHED:
+        abandon_import(account, region, earlier, staging)
+        replaced = [earlier.task_id]
+        earlier = None
     staged: UploadResult | None = None
     if earlier is None:
         staged = stage()
         job = start_import(account, region, staging, name=name)
-    elif replace_stuck and earlier.status in UNFINISHED:
-        job = replace_import(account, region, earlier, staging, name=name)
     else:
         job = earlier
     done = wait_import(account, region, job, staging, name=name, deadline=deadline)
     assert done.image_id is not None, "a finished import names its image"
-    return ImportOutcome(done.image_id, done.task_id, done.created, staged, done.replaced)
+    return ImportOutcome(done.image_id, done.task_id, done.created, staged, replaced)
 
 
 @dataclass

@@ -23,9 +23,10 @@ from .clouds import cloud
 
 __all__ = [
     "REPLACE_STUCK_HINT",
+    "abandon_import",
     "discard_staged",
     "find_import",
-    "replace_import",
+    "import_url",
     "stage_copy",
     "stage_image",
     "start_import",
@@ -68,7 +69,14 @@ def find_import(account: str, region: str, staging: Staging, *, name: str) -> Im
 
 @step("stage-image")
 def stage_image(
-    account: str, region: str, path: Path, staging: Staging, *, segment_size: int
+    account: str,
+    region: str,
+    path: Path,
+    staging: Staging,
+    *,
+    name: str,
+    disk_format: str,
+    segment_size: int,
 ) -> UploadResult:
     """Upload a disk image where the import reads it; what is stored already is skipped."""
     logger = get_run_logger()
@@ -77,7 +85,12 @@ def stage_image(
     started = time.monotonic()
     with progress.phase(f"Upload {path.name}", total=path.stat().st_size) as shown:
         result = cloud(account, region).stage(
-            staging, path, segment_size=segment_size, progress=progress.tee(artifact, shown)
+            staging,
+            path,
+            name=name,
+            disk_format=disk_format,
+            segment_size=segment_size,
+            progress=progress.tee(artifact, shown),
         )
     logger.info(
         "Uploaded %d bytes in %.1f s: %d segment(s) sent, %d already stored",
@@ -98,6 +111,7 @@ def stage_copy(
     target: str,
     target_region: str,
     staging: Staging,
+    name: str,
     segment_size: int,
 ) -> UploadResult:
     """Stream the source's export into the target's staging, verified on the way."""
@@ -112,7 +126,7 @@ def stage_copy(
     )
     with progress.phase(f"Copy to {target} ({target_region})", total=export.size):
         result = cloud(target, target_region).stage_copy(
-            staging, cloud(source, source_region), export, segment_size=segment_size
+            staging, cloud(source, source_region), export, name=name, segment_size=segment_size
         )
     logger.info(
         "Copied %d bytes: %d segment(s) sent, %d already there",
@@ -123,6 +137,16 @@ def stage_copy(
     return result
 
 
+@step("import-from-url")
+def import_url(
+    account: str, region: str, staging: Staging, url: str, *, name: str, disk_format: str
+) -> ImportJob:
+    """Have the account's cloud fetch ``url`` itself into a new image named ``name``."""
+    job = cloud(account, region).import_url(staging, url, name=name, disk_format=disk_format)
+    get_run_logger().info("The image service of %s fetches %s (image %s)", region, url, job.task_id)
+    return job
+
+
 @step("start-import")
 def start_import(account: str, region: str, staging: Staging, *, name: str) -> ImportJob:
     """Start turning the staged bytes into an image named ``name``."""
@@ -131,16 +155,11 @@ def start_import(account: str, region: str, staging: Staging, *, name: str) -> I
     return job
 
 
-@step("replace-stuck-import")
-def replace_import(
-    account: str, region: str, job: ImportJob, staging: Staging, *, name: str
-) -> ImportJob:
-    """Give up on an earlier run's unfinished import task; start a fresh one."""
-    fresh = cloud(account, region).replace_import(job, staging, name=name)
-    get_run_logger().warning(
-        "Gave up on import task %s (%s); started %s", job.task_id, job.status, fresh.task_id
-    )
-    return fresh
+@step("abandon-stuck-import")
+def abandon_import(account: str, region: str, job: ImportJob, staging: Staging) -> None:
+    """Give up on an earlier run's unfinished import; a fresh one follows."""
+    cloud(account, region).abandon_import(job, staging)
+    get_run_logger().warning("Gave up on import %s (%s)", job.task_id, job.status)
 
 
 @step("wait-for-import")

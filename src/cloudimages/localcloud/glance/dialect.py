@@ -20,7 +20,8 @@ from ..accounts import Account
 from ..images.dialect import ImagesDialect, PatchRules
 from ..images.errors import TITLES, BadRequest, Forbidden, ImagesError, render
 from ..images.listing import SORT_KEYS
-from ..images.rackspace import member_filter
+from ..images.query import EVERYTHING, Where, equals, field, owned_by
+from ..images.rackspace import member_where
 from ..images.store import ImageRecord, ImageStore
 from .schemas import ImageValidator, upstream_schemas
 
@@ -133,38 +134,27 @@ class UpstreamDialect(ImagesDialect):
             raise Forbidden("You are not authorized to complete publicize_image action.")
 
     # lists -------------------------------------------------------------------------------
-    def visible_union(
-        self, store: ImageStore, caller: Account, params: dict[str, str]
-    ) -> list[ImageRecord]:
+    def visible_where(self, store: ImageStore, caller: Account, params: dict[str, str]) -> Where:
         visibility = params.get("visibility")
         if visibility is not None and visibility not in VISIBILITY_FILTERS:
             raise BadRequest(f"Invalid visibility value: {visibility}")
-        hidden = is_hidden_filter(params)
-        shared_ok = member_filter(store, caller.tenant_id, params)
-        out = []
-        for record in store.all_images():
-            if bool(record.doc.get("os_hidden")) != hidden:
-                continue
-            if self._listed(record, caller, visibility, shared_ok):
-                out.append(record)
-        return out
+        hidden = Where(f"ifnull({field('os_hidden')}, 0) = ?", (int(is_hidden_filter(params)),))
+        member = equals("visibility", "shared") & member_where(store, caller.tenant_id, params)
+        return hidden & self._listed(caller, visibility, member)
 
     @staticmethod
-    def _listed(
-        record: ImageRecord, caller: Account, visibility: str | None, shared_ok: Any
-    ) -> bool:
-        kind = record.doc.get("visibility")
-        mine = caller.is_admin or record.owner == caller.tenant_id
-        member = kind == "shared" and shared_ok(record.id)
+    def _listed(caller: Account, visibility: str | None, member: Where) -> Where:
+        kind = field("visibility")
+        mine = EVERYTHING if caller.is_admin else owned_by(caller.tenant_id)
         if visibility is None:
-            return kind == "public" or mine or member
+            return equals("visibility", "public") | mine | member
         if visibility == "all":
-            return kind in ("public", "community") or mine or member
+            return Where(f"{kind} IN ('public', 'community')") | mine | member
         if visibility in ("public", "community"):
-            return kind == visibility
+            return equals("visibility", visibility)
         if visibility == "private":
-            return kind == "private" and mine
-        return kind == "shared" and (mine or member)
+            return equals("visibility", "private") & mine
+        return equals("visibility", "shared") & (mine | member)
 
     def sort_keys(self, params: dict[str, str]) -> list[tuple[str, str]] | None:
         """``sort=key[:dir],...``; it cannot be combined with sort_key/sort_dir."""

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from ..accounts import Account
 from .errors import ImagesError
+from .query import Where
 from .store import ImageRecord, ImageStore
 
 if TYPE_CHECKING:
@@ -56,10 +57,8 @@ class ImagesDialect(ABC):
         """May the caller read this image by id?"""
 
     @abstractmethod
-    def visible_union(
-        self, store: ImageStore, caller: Account, params: dict[str, str]
-    ) -> list[ImageRecord]:
-        """The images a list with these parameters starts from (before filters)."""
+    def visible_where(self, store: ImageStore, caller: Account, params: dict[str, str]) -> Where:
+        """Which images a list with these parameters starts from (before filters), as SQL."""
 
     @abstractmethod
     def view(self, record: ImageRecord) -> dict[str, Any]:

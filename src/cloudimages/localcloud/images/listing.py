@@ -1,19 +1,22 @@
-"""``GET /images``: the visible union, every filter of the spec, sorting, paging.
+"""``GET /images``: the visible images, every filter of the spec, sorting, paging.
 
-Which images a list starts from is the dialect's (``visible_union``); then any
-unknown query parameter filters on an image property by exact match, the result is
-sorted (``sort_key``/``sort_dir``, or the dialect's ``sort=``) and paged by marker.
+Which images a caller may list is the dialect's (``visible_where``); SQLite
+orders them (``sort_key``/``sort_dir``, or the dialect's ``sort=``) and starts
+after the marker (see ``query``); any unknown query parameter then filters on
+an image property by exact match, checked here on the rows as they arrive, a
+batch at a time, until the page is full.
 """
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from ..accounts import Account
 from .dialect import ImagesDialect
 from .errors import BadRequest
+from .query import Order, Where, after, full_order, order_by, sort_values
 from .store import ImageRecord, ImageStore
 
 SORT_KEYS = (
@@ -74,20 +77,18 @@ def list_images(
     store: ImageStore, caller: Account, items: list[tuple[str, str]], dialect: ImagesDialect
 ) -> dict[str, Any]:
     params = dict(items)
-    tags = [v for k, v in items if k == "tag"]
     limit = parse_limit(params.get("limit"))
-    keys = dialect.sort_keys(params) or [parse_sort(params)]
-    union = dialect.visible_union(store, caller, params)
-    special = _SPECIAL | dialect.list_params
-    chosen = [r for r in union if _matches(r, params, tags, special)]
-    chosen.sort(key=functools.cmp_to_key(functools.partial(_compare, keys=keys)))
+    order = full_order(dialect.sort_keys(params) or [parse_sort(params)])
+    visible = dialect.visible_where(store, caller, params)
+    filters = Filters.parse(params, [v for k, v in items if k == "tag"], dialect.list_params)
+    start = visible
     marker = params.get("marker")
     if marker is not None:
         record = store.get_image(marker)
         if record is None or not dialect.can_see(store, record, caller):
             raise BadRequest(f"Invalid marker. Image {marker} could not be found.")
-        chosen = [r for r in chosen if _compare(r, record, keys) > 0]
-    page = chosen[:limit]
+        start = after(order, sort_values(record, order)) & visible  # the cheap test first
+    page = _page(store, visible, start, order, limit=limit, filters=filters) if limit else []
     body: dict[str, Any] = {
         "images": [dialect.view(r) for r in page],
         "first": _link(items, None),
@@ -98,40 +99,66 @@ def list_images(
     return body
 
 
-def _compare(a: ImageRecord, b: ImageRecord, keys: list[tuple[str, str]]) -> int:
-    """Order by each (key, direction); ties by created_at and id in the last direction."""
-    tie_break = [("created_at", keys[-1][1]), ("id", keys[-1][1])]
-    for key, direction in (*keys, *tie_break):
-        left, right = _sort_value(a, key), _sort_value(b, key)
-        if left != right:
-            ascending = -1 if left < right else 1
-            return ascending if direction == "asc" else -ascending
-    return 0
+def _page(
+    store: ImageStore, visible: Where, start: Where, order: Order, *, limit: int, filters: Filters
+) -> list[ImageRecord]:
+    """The first ``limit`` images from ``start`` that pass ``filters``, read a batch at a time."""
+    batch = limit if filters.empty else max(limit, 100)
+    sql_order = order_by(order)
+    page: list[ImageRecord] = []
+    where = start
+    while True:
+        rows = store.select_images(where.sql, where.args, sql_order, batch)
+        kept = rows if filters.empty else [r for r in rows if filters.match(r)]
+        page += kept[: limit - len(page)]
+        if len(page) == limit or len(rows) < batch:
+            return page
+        where = after(order, sort_values(rows[-1], order)) & visible
 
 
-def _matches(
-    record: ImageRecord, params: dict[str, str], tags: list[str], special: frozenset[str]
-) -> bool:
-    doc = record.doc
-    if any(tag not in doc.get("tags", []) for tag in tags):
-        return False
-    size = doc.get("size")
-    for bound in ("size_min", "size_max"):
-        if bound in params:
-            try:
-                limit = int(params[bound])
-            except ValueError:
-                raise BadRequest(f"Invalid value for {bound}: {params[bound]}") from None
-            if size is None or (size < limit if bound == "size_min" else size > limit):
-                return False
-    for key, wanted in params.items():
-        if key in special:
-            continue
-        if key in _UNFILTERABLE:
-            raise BadRequest(f"Invalid filter: {key}")
-        if _as_text(doc.get(key)) != wanted:
+@dataclass(frozen=True)
+class Filters:
+    """The filters of a list request, checked before any image is read."""
+
+    tags: list[str]
+    size_min: int | None
+    size_max: int | None
+    exact: dict[str, str]  # property -> wanted value as text
+
+    @classmethod
+    def parse(
+        cls, params: dict[str, str], tags: list[str], dialect_params: frozenset[str]
+    ) -> Filters:
+        special = _SPECIAL | dialect_params
+        exact = {k: v for k, v in params.items() if k not in special}
+        refused = sorted(set(exact) & _UNFILTERABLE)
+        if refused:
+            raise BadRequest(f"Invalid filter: {refused[0]}")
+        return cls(tags, _bound(params, "size_min"), _bound(params, "size_max"), exact)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tags or self.exact) and self.size_min is None and self.size_max is None
+
+    def match(self, record: ImageRecord) -> bool:
+        doc = record.doc
+        if any(tag not in doc.get("tags", []) for tag in self.tags):
             return False
-    return True
+        size = doc.get("size")
+        if self.size_min is not None and (size is None or size < self.size_min):
+            return False
+        if self.size_max is not None and (size is None or size > self.size_max):
+            return False
+        return all(_as_text(doc.get(key)) == wanted for key, wanted in self.exact.items())
+
+
+def _bound(params: dict[str, str], name: str) -> int | None:
+    if name not in params:
+        return None
+    try:
+        return int(params[name])
+    except ValueError:
+        raise BadRequest(f"Invalid value for {name}: {params[name]}") from None
 
 
 def _as_text(value: Any) -> str | None:
@@ -140,11 +167,6 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
-
-
-def _sort_value(record: ImageRecord, key: str) -> tuple[bool, Any]:
-    value = record.doc.get(key)
-    return (value is not None, value if value is not None else 0)
 
 
 def _link(items: list[tuple[str, str]], marker: str | None) -> str:

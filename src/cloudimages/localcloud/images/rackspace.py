@@ -25,6 +25,7 @@ from .patch import (
     RESERVED,
     rackspace_visibility_guard,
 )
+from .query import Where, equals, owned_by, shared_with
 from .schemas import SCHEMAS, validate_image
 from .store import ImageRecord, ImageStore
 from .views import can_see, image_view
@@ -57,27 +58,17 @@ class RackspaceDialect(ImagesDialect):
     def can_see(self, store: ImageStore, record: ImageRecord, caller: Account) -> bool:
         return can_see(store, record, caller.tenant_id)
 
-    def visible_union(
-        self, store: ImageStore, caller: Account, params: dict[str, str]
-    ) -> list[ImageRecord]:
+    def visible_where(self, store: ImageStore, caller: Account, params: dict[str, str]) -> Where:
         """Public + own + shared-with-me; ``shared`` is only what others shared with me."""
         tenant = caller.tenant_id
         visibility = params.get("visibility")
         if visibility is not None and visibility not in self.visibility_filters:
             raise BadRequest(f"Invalid visibility value: {visibility}")
-        shared_ok = member_filter(store, tenant, params)
-        out = []
-        for record in store.all_images():
-            public = record.doc.get("visibility") == "public"
-            if visibility == "shared":
-                keep = record.owner != tenant and shared_ok(record.id)
-            else:
-                keep = public or record.owner == tenant or shared_ok(record.id)
-                if visibility is not None:
-                    keep = keep and record.doc.get("visibility") == visibility
-            if keep:
-                out.append(record)
-        return out
+        shared = member_where(store, tenant, params)
+        if visibility == "shared":
+            return Where("owner != ?", (tenant,)) & shared
+        listed = owned_by(tenant) | equals("visibility", "public") | shared
+        return listed if visibility is None else listed & equals("visibility", visibility)
 
     def view(self, record: ImageRecord) -> dict[str, Any]:
         return image_view(record)
@@ -110,18 +101,12 @@ class RackspaceDialect(ImagesDialect):
         rackspace_visibility_guard(value, doc)
 
 
-def member_filter(store: ImageStore, tenant: str, params: dict[str, str]) -> Any:
-    """A predicate: is this image shared with ``tenant`` in the requested member status?"""
+def member_where(store: ImageStore, tenant: str, params: dict[str, str]) -> Where:
+    """The images shared with ``tenant`` in the requested member status (default accepted)."""
     member_status = params.get("member_status", "accepted")
     if member_status not in _MEMBER_STATUSES:
         raise BadRequest(f"Invalid status value: {member_status}")
-    memberships = store.memberships(tenant)
-
-    def shared_ok(image_id: str) -> bool:
-        status = memberships.get(image_id)
-        return status is not None and member_status in ("all", status)
-
-    return shared_ok
+    return shared_with(store.region, tenant, member_status)
 
 
 RACKSPACE = RackspaceDialect()

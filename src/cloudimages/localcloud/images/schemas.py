@@ -135,7 +135,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _IMAGE_VALIDATOR = Draft4Validator(IMAGE)
-_MEMBER_VALIDATOR = Draft4Validator(MEMBER)
 _TASK_VALIDATOR = Draft4Validator(TASK)
 
 
@@ -150,10 +149,6 @@ def _check(validator: Draft4Validator, doc: dict[str, Any], what: str) -> None:
 
 def validate_image(doc: dict[str, Any]) -> None:
     _check(_IMAGE_VALIDATOR, doc, "image")
-
-
-def validate_member(doc: dict[str, Any]) -> None:
-    _check(_MEMBER_VALIDATOR, doc, "member")
 
 
 def validate_task(doc: dict[str, Any]) -> None:

@@ -91,6 +91,20 @@ class ImageStore:
         )
         return [ImageRecord(json.loads(r["doc"]), r["blob"]) for r in rows]
 
+    def select_images(
+        self, condition: str, args: tuple[object, ...], order_by: str, limit: int
+    ) -> list[ImageRecord]:
+        """Up to ``limit`` images meeting a SQL ``condition``, in SQL ``order_by`` order.
+
+        Both come from ``query``, which builds them from fixed field names only.
+        """
+        rows = self.db.query(
+            f"SELECT doc, blob FROM images WHERE region = ? AND ({condition})"
+            f" ORDER BY {order_by} LIMIT ?",
+            (self.region, *args, limit),
+        )
+        return [ImageRecord(json.loads(r["doc"]), r["blob"]) for r in rows]
+
     def delete_image(self, image_id: str) -> None:
         with self.db.tx() as conn:
             conn.execute("DELETE FROM images WHERE region=? AND id=?", (self.region, image_id))

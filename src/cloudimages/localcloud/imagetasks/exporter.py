@@ -4,12 +4,22 @@ The stored disk is re-written by qemu-img into a fresh dynamic VHD (same
 content, new bytes), cut into ``<uuid>.vhd-00001``, ``-00002``, … segments of
 ``export_segment_size`` bytes, and announced by a zero-byte manifest
 ``<uuid>.vhd`` written last, so the manifest exists only for a whole export.
+
+qemu-img writes into the object store's own temporary directory, and its
+output is read once for the segments' md5s: the segments after the first are
+copied out in that same read, then the file, cut to the first segment's
+length, becomes the first segment's blob by a rename (a single-segment export
+copies nothing).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
+import uuid
+from io import BufferedIOBase
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +28,9 @@ from cloudimages.errors import QemuImgError
 
 from ..images.store import ImageRecord
 from ..images.views import can_see
-from ..objects.limits import CHUNK_SIZE
 from ..objects.store import ObjectRecord
 from .engine import Job, TaskFailure
+from .files import read_range
 
 QEMU_FORMATS = {"vhd": "vpc", "raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi"}
 LICENSE_KEY = "com.rackspace__1__options"
@@ -53,7 +63,7 @@ class Exporter:
         record = _exportable_image(job, image_id)
         manifest = f"{image_id}.vhd"
         _check_target(job, container, manifest)
-        fresh = job.temp_file(".vhd")
+        fresh = job.objects.blobs.tmp_dir / uuid.uuid4().hex
         try:
             _convert(job, record, fresh)
             job.note("export", {"container": container, "objects": []})
@@ -129,7 +139,12 @@ def _convert(job: Job, record: ImageRecord, target: Path) -> None:
     fmt = QEMU_FORMATS[str(record.doc["disk_format"])]
     try:
         diskimage.convert(
-            job.blobs.path(record.blob), target, src_fmt=fmt, dst_fmt="vpc", vhd_subformat="dynamic"
+            job.blobs.path(record.blob),
+            target,
+            src_fmt=fmt,
+            dst_fmt="vpc",
+            vhd_subformat="dynamic",
+            flush=False,  # the local cloud never fsyncs its blobs; the next step reads it back
         )
     except QemuImgError as err:
         raise TaskFailure(f"Image {record.id} could not be converted to VHD: {err}") from err
@@ -137,14 +152,23 @@ def _convert(job: Job, record: ImageRecord, target: Path) -> None:
 
 
 def _write_segments(job: Job, container: str, manifest: str, source: Path) -> None:
-    """Cut ``source`` into numbered segment objects, noting each before it is written."""
-    segment_size = job.settings.export_segment_size
+    """Cut ``source`` into numbered segment objects, noting each before it is written.
+
+    ``source`` must be in the object store's temporary directory: it becomes
+    the first segment's blob.
+    """
+    size = job.settings.export_segment_size
     total = source.stat().st_size
-    with source.open("rb") as f:
-        for index, offset in enumerate(range(0, max(total, 1), segment_size), start=1):
-            name = f"{manifest}-{index:05d}"
+    spans = [(offset, min(size, total - offset)) for offset in range(0, max(total, 1), size)]
+    names = [f"{manifest}-{index:05d}" for index in range(1, len(spans) + 1)]
+    with source.open("r+b") as f:
+        first_etag = _md5_range(job, f, 0, spans[0][1])
+        for name, span in zip(names[1:], spans[1:], strict=True):
             _note_object(job, name)
-            _put_segment(job, container, name, f, min(segment_size, total - offset))
+            _put_segment(job, container, name, f, span)
+        f.truncate(spans[0][1])
+    _note_object(job, names[0])
+    _adopt_segment(job, container, names[0], source, first_etag)
 
 
 def _note_object(job: Job, name: str) -> None:
@@ -153,23 +177,36 @@ def _note_object(job: Job, name: str) -> None:
     job.note("export", export)
 
 
-def _put_segment(job: Job, container: str, name: str, source: Any, length: int) -> None:
+def _md5_range(job: Job, source: BufferedIOBase, offset: int, length: int) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for chunk in read_range(source, offset, length, job.checkpoint):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _put_segment(
+    job: Job, container: str, name: str, source: BufferedIOBase, span: tuple[int, int]
+) -> None:
+    """Copy one (offset, length) span of ``source`` into a new segment object, hashing it."""
     writer = job.objects.blobs.writer()
     try:
-        remaining = length
-        while remaining > 0:
-            chunk = source.read(min(CHUNK_SIZE, remaining))
-            if not chunk:
-                break
-            writer.write(chunk)
-            remaining -= len(chunk)
-            job.checkpoint()
+        for chunk in read_range(source, *span, job.checkpoint):
+            writer.write(chunk)  # type: ignore[arg-type]  # a memoryview writes like bytes
     except BaseException:
         writer.abort()
         raise
     blob = writer.commit()
     now = time.time()
     record = ObjectRecord(container, name, blob, writer.size, writer.etag, SEGMENT_TYPE, now)
+    job.objects.put_object(job.account.storage_account, record)
+
+
+def _adopt_segment(job: Job, container: str, name: str, source: Path, etag: str) -> None:
+    """Make the file ``source`` itself the blob of segment ``name``: a rename, no copy."""
+    blob = uuid.uuid4().hex
+    length = source.stat().st_size
+    os.replace(source, job.objects.blobs.path(blob))
+    record = ObjectRecord(container, name, blob, length, etag, SEGMENT_TYPE, time.time())
     job.objects.put_object(job.account.storage_account, record)
 
 

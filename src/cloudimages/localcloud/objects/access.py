@@ -79,25 +79,38 @@ def check_tempurl(
     path: str,
     sig: str,
     expires: str,
-    keys: list[str],
+    keys: list[tuple[str, str]],
     prefix: str | None = None,
-) -> None:
-    """Accept a temp URL whose signature one of the keys made, else 401."""
+) -> str:
+    """The scope (``account`` or ``container``) of the key that signed a temp URL, else 401.
+
+    The signed string is ``METHOD\\nEXPIRES\\nPATH`` with EXPIRES as epoch seconds (also
+    when the URL gives ISO 8601) and PATH the object path, or ``prefix:`` and the path
+    up to the prefix for a prefix URL.  A HEAD may use a signature for GET, POST or PUT.
+    """
     deadline = _parse_expires(expires)
     if deadline is None or deadline < time.time():
-        raise SwiftError(401, "Temp URL invalid\n", {"Www-Authenticate": 'Swift realm="tempurl"'})
+        raise _invalid()
     digest, signature = _split_sig(sig)
     if digest is None or not keys:
-        raise SwiftError(401, "Temp URL invalid\n", {"Www-Authenticate": 'Swift realm="tempurl"'})
-    signed_path = f"prefix:{prefix}" if prefix is not None else path
-    methods = ("GET", "HEAD", "PUT") if method == "HEAD" else (method,)
-    for key in keys:
+        raise _invalid()
+    if prefix is not None:
+        container_path = "/".join(path.split("/", 4)[:4])
+        signed_path = f"prefix:{container_path}/{prefix}"
+    else:
+        signed_path = path
+    methods = ("HEAD", "GET", "POST", "PUT") if method == "HEAD" else (method,)
+    for key, scope in keys:
         for signed_method in methods:
-            body = f"{signed_method}\n{expires}\n{signed_path}".encode()
+            body = f"{signed_method}\n{deadline}\n{signed_path}".encode()
             mac = hmac.new(key.encode(), body, getattr(hashlib, digest)).digest()
             if hmac.compare_digest(mac, signature):
-                return
-    raise SwiftError(401, "Temp URL invalid\n", {"Www-Authenticate": 'Swift realm="tempurl"'})
+                return scope
+    raise _invalid()
+
+
+def _invalid() -> SwiftError:
+    return SwiftError(401, "401 Unauthorized: Temp URL invalid\n")
 
 
 def _parse_expires(expires: str) -> int | None:

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, unquote_to_bytes
 from starlette.requests import Request
 
 from ..accounts import Account, Accounts
+from ..subusers import files_access
 from .access import parse_acl, principal_matches
-from .http import SwiftError
+from .http import HTML, SwiftError
 from .limits import MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_OBJECT_NAME_LENGTH
 from .store import ObjectStore
 
@@ -28,6 +29,7 @@ class Ctx:
     token_sent: bool
     query: dict[str, str] = field(default_factory=dict)
     tempurl_ok: bool = False
+    tempurl_scope: str = ""  # "account" or "container": which key signed the temp URL
 
     @property
     def method(self) -> str:
@@ -39,7 +41,14 @@ class Ctx:
 
     @property
     def is_owner(self) -> bool:
-        return self.caller is not None and self.caller.storage_account == self.account
+        """The account owner, or a sub-user with a Cloud Files admin role."""
+        return self.own_access(self.account) == "write"
+
+    def own_access(self, account: str) -> str:
+        """``write``, ``read`` or ``none``: what the caller's roles allow in ``account``."""
+        if self.caller is None or self.caller.storage_account != account:
+            return "none"
+        return files_access(self.caller)
 
     def denied(self) -> SwiftError:
         """401 for an anonymous caller, 403 for a known one: Swift's rule."""
@@ -49,13 +58,20 @@ class Ctx:
         if not self.is_owner:
             raise self.denied()
 
+    def require_account_read(self) -> None:
+        """Listing or reading an account: its owner, or a sub-user with a read role."""
+        if self.own_access(self.account) == "none":
+            raise self.denied()
+
     def require(self, need: str, container: str | None = None, account: str | None = None) -> None:
         """Allow ``read``, ``list`` or ``write`` on a container of some account."""
         account = account or self.account
         container = container or self.container
-        if self.caller is not None and self.caller.storage_account == account:
+        own = self.own_access(account)
+        if own == "write" or (own == "read" and need != "write"):
             return
-        if self.tempurl_ok and account == self.account and container == self.container:
+        same_scope = self.tempurl_scope == "account" or container == self.container
+        if self.tempurl_ok and account == self.account and same_scope:
             return
         record = self.store.get_container(account, container or "")
         if record is None:
@@ -70,22 +86,26 @@ class Ctx:
 
 
 def split_path(path: str) -> tuple[str, str | None, str | None]:
-    """``/v1/<account>[/<container>[/<object>]]`` with Swift's validity rules."""
-    if not path.startswith("/v1/"):
-        raise SwiftError(412, "Invalid path")
-    parts = path[len("/v1/") :].split("/", 2)
-    account = parts[0]
-    container = parts[1] if len(parts) > 1 and parts[1] else None
-    obj = parts[2] if len(parts) > 2 and parts[2] else None
-    if not account or (obj is not None and container is None) or (len(parts) > 2 and not parts[1]):
-        raise SwiftError(412, "Invalid path")
+    """``/v1/<account>[/<container>[/<object>]]`` with Swift's rules and answers.
+
+    An empty segment before another one is a 404 (``/v1//c/o``, ``//v1/a``), a path
+    without an account a 412 ``Bad URL``, another API version a 400.
+    """
+    segs = path.split("/", 4)
+    if segs[0] or len(segs) < 2 or not segs[1] or not all(segs[1:-1]):
+        raise SwiftError(404)
+    version, account, container, obj = (segs[1:] + [""] * 4)[:4]
+    if not account:
+        raise SwiftError(412, "Bad URL")
+    if version not in ("v1", "v1.0"):
+        raise SwiftError(400)
     if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
         raise SwiftError(400, "Account name length too long")
-    if container is not None:
+    if container:
         check_container_name(container)
-    if obj is not None:
+    if obj:
         check_object_name(obj)
-    return account, container, obj
+    return account, container or None, obj or None
 
 
 def decoded_path(request: Request) -> str:
@@ -106,7 +126,7 @@ def check_container_name(name: str) -> None:
         msg = (
             f"Container name length of {len(name.encode())} longer than {MAX_CONTAINER_NAME_LENGTH}"
         )
-        raise SwiftError(400, msg)
+        raise SwiftError(400, msg, content_type=HTML)
     if "\x00" in name:
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
 
@@ -114,7 +134,7 @@ def check_container_name(name: str) -> None:
 def check_object_name(name: str) -> None:
     if len(name.encode()) > MAX_OBJECT_NAME_LENGTH:
         msg = f"Object name length of {len(name.encode())} longer than {MAX_OBJECT_NAME_LENGTH}"
-        raise SwiftError(400, msg)
+        raise SwiftError(400, msg, content_type=HTML)
     if "\x00" in name:
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
 

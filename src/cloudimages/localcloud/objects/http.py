@@ -55,14 +55,39 @@ REASONS = {
 class SwiftError(Exception):
     """Stop handling and answer with this status (and optional plain-text body)."""
 
-    def __init__(self, status: int, body: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+    ):
         super().__init__(f"{status} {body or ''}")
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.content_type = content_type
 
     def response(self, method: str = "GET") -> Response:
-        return swift_response(self.status, self.body, self.headers, method=method)
+        return swift_response(
+            self.status, self.body, self.headers, method=method, content_type=self.content_type
+        )
+
+
+HTML = "text/html; charset=UTF-8"
+
+
+def header_text(value: str) -> str:
+    """A header value as text: HTTP hands over bytes (read as Latin-1), Swift means UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def header_bytes(text: str) -> str:
+    """Text to send in a header: its UTF-8 bytes, spelled as the Latin-1 string ASGI wants."""
+    return text.encode("utf-8").decode("latin-1")
 
 
 def trans_id() -> str:
@@ -90,8 +115,8 @@ def swift_response(
     tid = trans_id()
     out["X-Trans-Id"] = tid
     out["X-Openstack-Request-Id"] = tid
-    if method == "HEAD":
-        out.setdefault("Content-Length", str(len(data)))
+    if method == "HEAD" or status in (204, 304):
+        out.setdefault("Content-Length", str(len(data)) if method == "HEAD" else "0")
         return _HeadResponse(status_code=status, headers=out)
     return Response(data, status_code=status, headers=out)
 

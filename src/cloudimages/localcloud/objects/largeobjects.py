@@ -7,15 +7,19 @@ a stream that breaks half way.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
+from .blobs import BlobStore
 from .context import Ctx
-from .http import SwiftError
+from .http import REASONS, SwiftError, header_text
 from .limits import (
     SLO_MAX_MANIFEST_SEGMENTS,
     SLO_MAX_MANIFEST_SIZE,
@@ -27,13 +31,23 @@ MAX_NESTING = 10
 
 @dataclass(frozen=True)
 class Piece:
+    """A byte span of a blob, or of a manifest's inline ``data`` segment."""
+
     blob: str
     start: int
     stop: int
+    data: bytes | None = None
 
     @property
     def size(self) -> int:
         return self.stop - self.start
+
+    def chunks(self, blobs: BlobStore, start: int, stop: int) -> Iterator[bytes]:
+        """Bytes [start, stop) of this piece (offsets relative to the piece)."""
+        if self.data is not None:
+            yield self.data[self.start + start : self.start + stop]
+            return
+        yield from blobs.iter_range(self.blob, self.start + start, self.start + stop)
 
 
 @dataclass
@@ -45,9 +59,17 @@ class Resolved:
     etag: str  # as sent in the ETag header (quoted for large objects)
 
 
+class ManifestProblems(SwiftError):
+    """Segments a manifest PUT cannot use: 400 with ``[quoted name, problem]`` pairs."""
+
+    def __init__(self, problems: list[list[str]]) -> None:
+        super().__init__(400, "Errors:\n" + "".join(f"{n}, {p}\n" for n, p in problems))
+        self.problems = problems
+
+
 def split_segment_path(path: str) -> tuple[str, str]:
-    """``/container/object`` → (container, object); 400 otherwise."""
-    container, _, obj = unquote(path).lstrip("/").partition("/")
+    """``/container/object`` → (container, object), names taken literally; 400 otherwise."""
+    container, _, obj = path.lstrip("/").partition("/")
     if not container or not obj:
         raise SwiftError(400, f"Errors:\n{path}, Invalid path\n")
     return container, obj
@@ -79,8 +101,15 @@ def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) ->
     manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
     pieces: list[Piece] = []
     for seg in manifest:
+        if "data" in seg:
+            raw = base64.b64decode(seg["data"])
+            pieces.append(Piece("", 0, len(raw), raw))
+            continue
         container, obj = split_segment_path(seg["name"])
-        ctx.require("read", container, account)
+        try:
+            ctx.require("read", container, account)
+        except SwiftError as denied:  # Swift: the segment fails, so the object conflicts
+            raise SwiftError(409, f"Segment {seg['name']}: {denied.status}") from None
         found = ctx.store.get_object(account, container, obj)
         if found is None:
             raise SwiftError(409, f"Segment {seg['name']} is missing")
@@ -88,13 +117,13 @@ def _resolve_slo(ctx: Reader, account: str, record: ObjectRecord, depth: int) ->
         if seg.get("hash") and _strip(inner.etag) != seg["hash"]:
             raise SwiftError(409, f"Segment {seg['name']} has changed")
         lo, hi = _range_bounds(seg.get("range"), inner.length)
-        pieces.extend(_sub_pieces(inner.pieces, lo, hi))
+        pieces.extend(sub_pieces(inner.pieces, lo, hi))
     length = sum(p.size for p in pieces)
     return Resolved(pieces, length, f'"{record.meta.get("x-object-sysmeta-slo-etag", "")}"')
 
 
 def _resolve_dlo(ctx: Reader, account: str, record: ObjectRecord, depth: int) -> Resolved:
-    container, _, prefix = unquote(record.dlo_manifest or "").partition("/")
+    container, _, prefix = unquote(header_text(record.dlo_manifest or "")).partition("/")
     ctx.require("read", container, account)
     pieces: list[Piece] = []
     etags = hashlib.md5(usedforsecurity=False)
@@ -123,12 +152,12 @@ def _range_bounds(spec: str | None, length: int) -> tuple[int, int]:
     return int(first), min(length, int(last) + 1) if last else length
 
 
-def _sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
+def sub_pieces(pieces: list[Piece], lo: int, hi: int) -> list[Piece]:
     out, offset = [], 0
     for p in pieces:
         a, b = max(lo, offset), min(hi, offset + p.size)
         if a < b:
-            out.append(Piece(p.blob, p.start + a - offset, p.start + b - offset))
+            out.append(Piece(p.blob, p.start + a - offset, p.start + b - offset, p.data))
         offset += p.size
     return out
 
@@ -144,11 +173,17 @@ def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
     if len(body) > SLO_MAX_MANIFEST_SIZE:
         raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
     segments = _parse_manifest(ctx, body)
-    problems: list[str] = []
+    problems: list[list[str]] = []
     stored: list[dict[str, Any]] = []
     etags = hashlib.md5(usedforsecurity=False)
     total = 0
     for index, seg in enumerate(segments):
+        if "data" in seg:
+            raw = base64.b64decode(seg["data"])
+            stored.append({"data": base64.b64encode(raw).decode("ascii")})
+            etags.update(hashlib.md5(raw, usedforsecurity=False).hexdigest().encode())
+            total += len(raw)
+            continue
         entry = _check_segment(ctx, seg, problems, last=index == len(segments) - 1)
         if entry is None:
             continue
@@ -157,7 +192,7 @@ def build_slo(ctx: Ctx, body: bytes) -> tuple[list[dict[str, Any]], str, int]:
         etags.update(part.encode())
         total += entry["bytes"]
     if problems:
-        raise SwiftError(400, "Errors:\n" + "".join(f"{p}\n" for p in problems))
+        raise ManifestProblems(problems)
     return stored, etags.hexdigest(), total
 
 
@@ -175,6 +210,8 @@ def _parse_manifest(ctx: Ctx, body: bytes) -> list[dict[str, Any]]:
         for index, seg in enumerate(segments)
         if (error := _syntax_error(ctx, index, seg, last=index == len(segments) - 1))
     ]
+    if segments and all(isinstance(s, dict) and "data" in s for s in segments):
+        errors.append("Inline data segments require at least one object-backed segment.")
     if errors:
         raise SwiftError(400, "".join(f"{e}\n" for e in errors))
     return segments
@@ -184,8 +221,17 @@ def _syntax_error(ctx: Ctx, index: int, seg: Any, *, last: bool) -> str | None:
     """Swift's per-segment syntax checks, with its wording."""
     if not isinstance(seg, dict):
         return f"Index {index}: not a JSON object"
+    if "path" in seg and "data" in seg:
+        return f"Index {index}: expected exactly one of 'path' or 'data'"
+    if "data" in seg:
+        return _data_error(index, seg)
     if "path" not in seg:
         return f"Index {index}: expected keys to include one of 'path' or 'data'"
+    return _path_error(ctx, index, seg, last=last)
+
+
+def _path_error(ctx: Ctx, index: int, seg: dict[str, Any], *, last: bool) -> str | None:
+    """An object-backed segment: its keys, path, size and range."""
     extra = sorted(k for k in seg if k not in ("path", "etag", "size_bytes", "range"))
     if extra:
         return f"Index {index}: extraneous keys " + ", ".join(json.dumps(k) for k in extra)
@@ -212,6 +258,20 @@ def _syntax_error(ctx: Ctx, index: int, seg: Any, *, last: bool) -> str | None:
     return None
 
 
+def _data_error(index: int, seg: dict[str, Any]) -> str | None:
+    """An inline segment: only ``data``, strict non-empty base64."""
+    extra = sorted(k for k in seg if k != "data")
+    if extra:
+        return f"Index {index}: extraneous keys " + ", ".join(json.dumps(k) for k in extra)
+    try:
+        raw = base64.b64decode(str(seg["data"]), validate=True)
+    except (binascii.Error, ValueError):
+        return f"Index {index}: data must be valid base64"
+    if not raw:
+        return f"Index {index}: too small; each segment must be at least 1 byte."
+    return None
+
+
 def _valid_range(spec: str) -> bool:
     first, dash, last = spec.partition("-")
     return (
@@ -222,24 +282,28 @@ def _valid_range(spec: str) -> bool:
 
 
 def _check_segment(
-    ctx: Ctx, seg: dict[str, Any], problems: list[str], *, last: bool
+    ctx: Ctx, seg: dict[str, Any], problems: list[list[str]], *, last: bool
 ) -> dict[str, Any] | None:
     path = seg["path"]
     container, obj = split_segment_path(path)
-    name = quote("/" + path.lstrip("/"))
-    ctx.require("read", container)
+    name = quote(path)
+    try:
+        ctx.require("read", container)
+    except SwiftError as denied:
+        problems.append([name, f"{denied.status} {REASONS[denied.status][0]}"])
+        return None
     found = ctx.store.get_object(ctx.account, container, obj)
     if found is None:
-        problems.append(f"{name}, 404 Not Found")
+        problems.append([name, "404 Not Found"])
         return None
     inner = resolve(ctx, ctx.account, found)
     etag = _strip(inner.etag)
     if inner.length < 1 and not last:
-        problems.append(f"{name}, Too small; each segment must be at least 1 byte.")
+        problems.append([name, "Too small; each segment must be at least 1 byte."])
     if seg.get("size_bytes") is not None and _as_int(seg["size_bytes"]) != inner.length:
-        problems.append(f"{name}, Size Mismatch")
+        problems.append([name, "Size Mismatch"])
     if seg.get("etag") is not None and seg["etag"] != etag:
-        problems.append(f"{name}, Etag Mismatch")
+        problems.append([name, "Etag Mismatch"])
     entry: dict[str, Any] = {
         "name": "/" + container + "/" + obj,
         "bytes": inner.length,
@@ -250,7 +314,7 @@ def _check_segment(
     if seg.get("range"):
         lo, hi = _range_bounds(str(seg["range"]), inner.length)
         if lo >= hi:
-            problems.append(f"{name}, Unsatisfiable Range")
+            problems.append([name, "Unsatisfiable Range"])
             return None
         if (lo, hi) != (0, inner.length):
             entry["range"] = f"{lo}-{hi - 1}"
@@ -269,8 +333,11 @@ def _as_int(value: Any) -> int | None:
 
 def raw_manifest(manifest: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The ``format=raw`` view: the shape a client PUTs."""
-    out = []
+    out: list[dict[str, Any]] = []
     for seg in manifest:
+        if "data" in seg:
+            out.append({"data": seg["data"]})
+            continue
         entry = {"path": seg["name"], "etag": seg["hash"], "size_bytes": seg["bytes"]}
         if "range" in seg:
             entry["range"] = seg["range"]

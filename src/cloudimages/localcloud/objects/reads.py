@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
+import math
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 
 from starlette.responses import Response, StreamingResponse
 
 from .context import Ctx
-from .http import SwiftError, http_date, public_meta_headers, swift_response, trans_id, x_timestamp
+from .http import (
+    SwiftError,
+    header_bytes,
+    http_date,
+    public_meta_headers,
+    swift_response,
+    trans_id,
+    x_timestamp,
+)
 from .largeobjects import Piece, Resolved, raw_manifest, resolve
+from .ranges import Multipart, parse_ranges, ranges_for_length
 from .store import ObjectRecord
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def load(ctx: Ctx) -> ObjectRecord:
@@ -39,7 +48,12 @@ def object_headers(record: ObjectRecord) -> dict[str, str]:
 
 def get_object(ctx: Ctx) -> Response:
     ctx.require("read")
-    record = load(ctx)
+    try:
+        record = load(ctx)
+    except SwiftError:
+        if "*" in _etags(ctx.headers.get("if-match", "")):
+            raise SwiftError(412) from None
+        raise
     headers = object_headers(record)
     if ctx.query.get("multipart-manifest") == "get" and (record.is_slo or record.dlo_manifest):
         return _manifest_response(ctx, record, headers)
@@ -47,35 +61,54 @@ def get_object(ctx: Ctx) -> Response:
     headers["Etag"] = resolved.etag
     if record.is_slo:
         headers["X-Static-Large-Object"] = "True"
-    _check_conditions(ctx, resolved.etag, record.timestamp, headers)
+    check_conditions(ctx, resolved.etag, record.timestamp, headers)
     if ctx.tempurl_ok and ctx.method == "GET":
         _tempurl_disposition(ctx, headers)
-    return _body_response(ctx, resolved, headers)
+    return _body_response(ctx, resolved, headers, multirange=record.dlo_manifest is None)
 
 
 def _manifest_response(ctx: Ctx, record: ObjectRecord, headers: dict[str, str]) -> Response:
     if record.dlo_manifest is not None or record.blob is None:
-        return _body_response(ctx, Resolved([], 0, record.etag), headers)
+        own = [Piece(record.blob, 0, record.size)] if record.blob and record.size else []
+        return _body_response(ctx, Resolved(own, record.size, record.etag), headers)
     body = ctx.store.blobs.read_bytes(record.blob)
-    if ctx.query.get("format") == "raw":
+    headers["X-Static-Large-Object"] = "True"
+    if ctx.query.get("format") == "raw":  # what a client PUTs; the object's own type
         body = json.dumps(raw_manifest(json.loads(body))).encode()
-    headers.update(
-        {"Content-Type": "application/json; charset=utf-8", "X-Static-Large-Object": "True"}
-    )
-    headers["Etag"] = record.etag
+        headers["Etag"] = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    else:
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["Etag"] = record.etag
     return swift_response(
         200, body, headers, method=ctx.method, content_type=headers["Content-Type"]
     )
 
 
-def _check_conditions(ctx: Ctx, etag: str, timestamp: float, headers: dict[str, str]) -> None:
+def check_conditions(ctx: Ctx, etag: str, timestamp: float, headers: dict[str, str]) -> None:
+    """If-None-Match, If-Match, If-Modified-Since, If-Unmodified-Since, in Swift's order."""
     bare = etag.strip('"')
-    if_match = ctx.headers.get("if-match")
-    if if_match and if_match.strip() != "*" and bare not in _etags(if_match):
-        raise SwiftError(412, None, headers={"Etag": etag})
     if_none = ctx.headers.get("if-none-match")
     if if_none and (if_none.strip() == "*" or bare in _etags(if_none)):
-        raise SwiftError(304, "", headers={"Etag": etag, "Last-Modified": headers["Last-Modified"]})
+        raise SwiftError(304, "", headers=headers)
+    if_match = ctx.headers.get("if-match")
+    if if_match and if_match.strip() != "*" and bare not in _etags(if_match):
+        raise SwiftError(412, None, headers=headers)
+    modified = math.ceil(timestamp)
+    since = _http_time(ctx.headers.get("if-modified-since"))
+    if since is not None and modified <= since:
+        raise SwiftError(304, "", headers=headers)
+    until = _http_time(ctx.headers.get("if-unmodified-since"))
+    if until is not None and modified > until:
+        raise SwiftError(412, None, headers=headers)
+
+
+def _http_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _etags(value: str) -> set[str]:
@@ -86,56 +119,46 @@ def _tempurl_disposition(ctx: Ctx, headers: dict[str, str]) -> None:
     name = ctx.query.get("filename") or (ctx.obj or "").rsplit("/", 1)[-1]
     safe = name.replace('"', '\\"')
     kind = "inline" if "inline" in ctx.query else "attachment"
-    headers["Content-Disposition"] = (
+    value = (
         f'{kind}; filename="{safe}"' if kind == "attachment" or ctx.query.get("filename") else kind
     )
+    headers["Content-Disposition"] = header_bytes(value)
 
 
-def parse_range(value: str | None, length: int) -> tuple[int, int] | None:
-    """One byte range as [start, stop), None to serve everything, 416 if unsatisfiable."""
-    if not value:
-        return None
-    specs = value.replace(" ", "")
-    if "," in specs:
-        return None
-    match = _RANGE.match(specs)
-    if not match or (not match.group(1) and not match.group(2)):
-        return None
-    first, last = match.group(1), match.group(2)
-    if first and last and int(last) < int(first):
-        return None
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or length == 0:
-            raise _unsatisfiable(length)
-        return max(0, length - suffix), length
-    start = int(first)
-    if start >= length:
-        raise _unsatisfiable(length)
-    stop = min(length, int(last) + 1) if last else length
-    return start, stop
-
-
-def _unsatisfiable(length: int) -> SwiftError:
-    return SwiftError(416, None, headers={"Content-Range": f"bytes */{length}"})
-
-
-def _body_response(ctx: Ctx, resolved: Resolved, headers: dict[str, str]) -> Response:
-    span = parse_range(ctx.headers.get("range"), resolved.length)
-    status, start, stop = 200, 0, resolved.length
-    if span is not None:
-        status, (start, stop) = 206, span
-        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{resolved.length}"
-    headers["Content-Length"] = str(stop - start)
+def _body_response(
+    ctx: Ctx, resolved: Resolved, headers: dict[str, str], *, multirange: bool = True
+) -> Response:
+    """200, 206 (one range or ``multipart/byteranges``) or 416; a DLO serves one range only."""
+    status, start, stop, multipart = 200, 0, resolved.length, None
+    specs = parse_ranges(ctx.headers.get("range"))
+    if specs is not None and len(specs) > 1 and not multirange:
+        specs = None
+    if specs is not None:
+        spans = ranges_for_length(specs, resolved.length)
+        if not spans:
+            headers["Content-Range"] = f"bytes */{resolved.length}"
+            raise SwiftError(416, None, headers=headers)
+        if resolved.length == 0:
+            pass  # a suffix range of an empty object: Swift serves the (empty) whole
+        elif len(spans) == 1:
+            status, (start, stop) = 206, spans[0]
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{resolved.length}"
+        else:
+            status = 206
+            multipart = Multipart(spans, resolved.length, headers["Content-Type"])
+            headers["Content-Type"] = multipart.media_type
+    headers["Content-Length"] = str(multipart.size if multipart else stop - start)
     tid = trans_id()
     headers["X-Trans-Id"] = headers["X-Openstack-Request-Id"] = tid
     if ctx.method == "HEAD":
         return swift_response(
             status, None, headers, method="HEAD", content_type=headers["Content-Type"]
         )
-    return StreamingResponse(
-        _stream(ctx, resolved.pieces, start, stop), status_code=status, headers=headers
-    )
+    if multipart is not None:
+        body = multipart.body(lambda a, b: _stream(ctx, resolved.pieces, a, b))
+    else:
+        body = _stream(ctx, resolved.pieces, start, stop)
+    return StreamingResponse(body, status_code=status, headers=headers)
 
 
 def _stream(ctx: Ctx, pieces: list[Piece], start: int, stop: int) -> Iterator[bytes]:
@@ -143,7 +166,5 @@ def _stream(ctx: Ctx, pieces: list[Piece], start: int, stop: int) -> Iterator[by
     for piece in pieces:
         a, b = max(start, offset), min(stop, offset + piece.size)
         if a < b:
-            yield from ctx.store.blobs.iter_range(
-                piece.blob, piece.start + a - offset, piece.start + b - offset
-            )
+            yield from piece.chunks(ctx.store.blobs, a - offset, b - offset)
         offset += piece.size

@@ -13,13 +13,16 @@ from starlette.types import Receive, Scope, Send
 from ..accounts import Accounts
 from ..identity import Identity
 from . import limits
-from .access import TEMPURL_DIGESTS, TEMPURL_METHODS, check_tempurl
+from .access import TEMPURL_DIGESTS, TEMPURL_METHODS
+from .bulk import bulk_delete, extract_archive
 from .context import Ctx, decoded_path, parse_query, split_path
 from .copy import copy_request, put_with_copy_from
+from .cors import add_cors_headers, preflight
 from .http import SwiftError, swift_response
 from .listings import account_request, container_request
 from .reads import get_object
 from .store import ObjectStore
+from .tempurls import authorize_tempurl
 from .writes import delete_object, post_object, put_object
 
 log = logging.getLogger(__name__)
@@ -61,8 +64,47 @@ def capabilities() -> dict[str, Any]:
             "outgoing_allow_headers": ["x-object-meta-public-*"],
         },
         "dlo": {"max_segments": 10000},
-        "account_quotas": {},
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "container_quotas": {},
+        "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
+        "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
     }
+
+
+async def bulk_request(ctx: Ctx) -> Response | None:
+    """``?bulk-delete`` (POST or DELETE) and ``?extract-archive`` (PUT) at any level."""
+    if "bulk-delete" in ctx.query and ctx.method in ("POST", "DELETE"):
+        return await bulk_delete(ctx)
+    if "extract-archive" in ctx.query and ctx.method == "PUT":
+        return await extract_archive(ctx, ctx.query["extract-archive"])
+    return None
+
+
+def check_header_lines(request: Request) -> None:
+    """Swift's server refuses a header line longer than ``max_header_size`` (8192 bytes)."""
+    for name, value in request.scope["headers"]:
+        if len(name) + 2 + len(value) > limits.MAX_HEADER_SIZE:
+            raise SwiftError(400, "Header Line Too Long")
+
+
+def check_transfer_encoding(value: str | None) -> None:
+    """Only ``chunked`` is understood: 501 for a list of codings, 400 for another one."""
+    if not value:
+        return
+    codings = [c.strip().lower() for c in value.split(",")]
+    if len(codings) > 1:
+        msg = "Unsupported Transfer-Coding header value specified in Transfer-Encoding header"
+        raise SwiftError(501, msg)
+    if codings[-1] != "chunked":
+        raise SwiftError(400, "Invalid Transfer-Encoding header value")
+
+
+def _realm(request: Request) -> str:
+    """Swift's challenge names the account of the path, quoted as it came."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    parts = raw.split(b"?", 1)[0].split(b"/")
+    account = parts[2].decode("latin-1") if len(parts) > 2 and parts[1] == b"v1" else "unknown"
+    return f'Swift realm="{account}"'
 
 
 class CloudFiles:
@@ -80,13 +122,19 @@ class CloudFiles:
         try:
             response = await self._handle(request)
         except SwiftError as err:
+            if err.status == 401:
+                err.headers.setdefault("Www-Authenticate", _realm(request))
             response = err.response(request.method)
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             response = swift_response(500, method=request.method)
+        if request.headers.get("connection", "").lower() == "keep-alive":
+            response.headers["Connection"] = "keep-alive"  # echoed, as Swift's server does
         await response(scope, receive, send)
 
     async def _handle(self, request: Request) -> Response:
+        check_header_lines(request)
+        check_transfer_encoding(request.headers.get("transfer-encoding"))
         path = request.url.path
         if path == "/info":
             if request.method not in ("GET", "HEAD"):
@@ -97,8 +145,16 @@ class CloudFiles:
             )
         if path == "/healthcheck":
             return swift_response(200, "OK", method=request.method)
+        if request.method == "OPTIONS":  # needs no token, as in Swift
+            account, container, obj = split_path(decoded_path(request))
+            level = "object" if obj else "container" if container else "account"
+            return preflight(self.store, account, container, level, request.headers)
         ctx = self._context(request)
-        return await self._dispatch(ctx)
+        response = await self._dispatch(ctx)
+        origin = request.headers.get("origin")
+        if origin:
+            add_cors_headers(self.store, ctx.account, ctx.container, origin, response)
+        return response
 
     def _context(self, request: Request) -> Ctx:
         account, container, obj = split_path(decoded_path(request))
@@ -117,47 +173,19 @@ class CloudFiles:
         if token and ctx.caller is None:
             raise SwiftError(401)
         if "temp_url_sig" in ctx.query:
-            self._check_tempurl(ctx)
+            authorize_tempurl(ctx, self.store, self.accounts)
         if ctx.caller is not None and ctx.caller.storage_account == account:
             self.store.account_meta(account)  # auto-create on first use, as Swift does
         elif self.accounts.by_storage_account(account) is None and not ctx.tempurl_ok:
             raise ctx.denied()
         return ctx
 
-    def _check_tempurl(self, ctx: Ctx) -> None:
-        if ctx.obj is None or ctx.method not in TEMPURL_METHODS:
-            raise SwiftError(401, "Temp URL invalid\n")
-        keys = self._tempurl_keys(ctx.account, ctx.container or "")
-        check_tempurl(
-            method=ctx.method,
-            path=decoded_path(ctx.request),
-            sig=ctx.query.get("temp_url_sig", ""),
-            expires=ctx.query.get("temp_url_expires", ""),
-            keys=keys,
-            prefix=ctx.query.get("temp_url_prefix"),
-        )
-        prefix = ctx.query.get("temp_url_prefix")
-        if prefix is not None and not (ctx.obj or "").startswith(prefix):
-            raise SwiftError(401, "Temp URL invalid\n")
-        ctx.tempurl_ok = True
-        ctx.caller = None
-
-    def _tempurl_keys(self, account: str, container: str) -> list[str]:
-        if self.accounts.by_storage_account(account) is None:
-            return []
-        meta, _ = self.store.account_meta(account)
-        keys = [meta.get("x-account-meta-temp-url-key"), meta.get("x-account-meta-temp-url-key-2")]
-        record = self.store.get_container(account, container)
-        if record is not None:
-            keys += [
-                record.meta.get("x-container-meta-temp-url-key"),
-                record.meta.get("x-container-meta-temp-url-key-2"),
-            ]
-        return [k for k in keys if k]
-
     async def _dispatch(self, ctx: Ctx) -> Response:
         if ctx.caller is None and not ctx.tempurl_ok and ctx.container is None:
             raise SwiftError(401)
+        bulk = await bulk_request(ctx)
+        if bulk is not None:
+            return bulk
         if ctx.container is None:
             return account_request(ctx)
         if ctx.obj is None:

@@ -15,6 +15,10 @@ from typing import Any
 
 from ..db import Database
 from .blobs import BlobStore
+from .http import header_text
+from .walk import ListingQuery, walk
+
+__all__ = ["ListingQuery", "ObjectStore"]
 
 
 @dataclass
@@ -45,13 +49,6 @@ class ContainerRecord:
     name: str
     meta: dict[str, str]
     created_at: float
-
-
-@dataclass
-class Listing:
-    """One page of names; ``subdir`` entries come from a delimiter."""
-
-    items: list[dict[str, Any]]
 
 
 class ContainerNotEmpty(Exception):
@@ -160,7 +157,7 @@ class ObjectStore:
             return self._page(sql, (self.region, account), query, marker, limit)
 
         items = []
-        for entry in _walk(page, query):
+        for entry in walk(page, query):
             if "subdir" in entry:
                 items.append(entry)
                 continue
@@ -173,7 +170,10 @@ class ObjectStore:
                     "name": record.name,
                     "count": count,
                     "bytes": used,
-                    "last_modified": listing_time(record.created_at),
+                    "last_modified": listing_time(
+                        float(record.meta.get("x-container-sysmeta-modified", record.created_at))
+                    ),
+                    "storage_policy": "Policy-0",
                 }
             )
         return items
@@ -252,7 +252,7 @@ class ObjectStore:
             return self._page(sql, (self.region, account, container, now), query, marker, limit)
 
         items = []
-        for entry in _walk(page, query):
+        for entry in walk(page, query):
             items.append(entry if "subdir" in entry else _listing_entry(_object(entry["row"])))
         return items
 
@@ -278,6 +278,7 @@ class ObjectStore:
         marker: str,
         limit: int,
     ) -> list[Any]:
+        query = query.effective
         clauses, args = [sql], list(params)
         if query.reverse:
             if marker:
@@ -302,53 +303,6 @@ class ObjectStore:
         return [{"name": r["name"], "row": r} for r in rows]
 
 
-@dataclass
-class ListingQuery:
-    """The query parameters every Swift listing takes."""
-
-    prefix: str = ""
-    delimiter: str = ""
-    marker: str = ""
-    end_marker: str = ""
-    limit: int = 10000
-    reverse: bool = False
-
-    def with_marker(self, marker: str) -> ListingQuery:
-        return ListingQuery(
-            self.prefix, self.delimiter, marker, self.end_marker, self.limit, self.reverse
-        )
-
-
-def _walk(page: Any, query: ListingQuery) -> Iterator[dict[str, Any]]:
-    """Apply prefix/delimiter/limit the way Swift's container server does."""
-    emitted, marker = 0, query.marker
-    while emitted < query.limit:
-        wanted = query.limit - emitted
-        rows = page(marker, wanted)
-        jumped = False
-        for row in rows:
-            marker = row["name"]
-            subdir = _subdir(row["name"], query)
-            if subdir is not None:
-                yield {"subdir": subdir}
-                emitted += 1
-                marker = subdir if query.reverse else subdir[:-1] + chr(ord(subdir[-1]) + 1)
-                jumped = True
-                break
-            yield row
-            emitted += 1
-        if not jumped and len(rows) < wanted:
-            return
-
-
-def _subdir(name: str, query: ListingQuery) -> str | None:
-    if not query.delimiter:
-        return None
-    rest = name[len(query.prefix) :]
-    cut = rest.find(query.delimiter)
-    return None if cut < 0 else query.prefix + rest[: cut + len(query.delimiter)]
-
-
 def listing_time(ts: float) -> str:
     """Swift's listing timestamp: ISO-8601 with microseconds, no zone."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}"
@@ -359,7 +313,7 @@ def _listing_entry(record: ObjectRecord) -> dict[str, Any]:
         "name": record.name,
         "hash": record.etag,
         "bytes": record.size,
-        "content_type": record.content_type,
+        "content_type": header_text(record.content_type),
         "last_modified": listing_time(record.timestamp),
     }
     if record.is_slo:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import mimetypes
 import time
-from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .blobs import BlobWriter
+from .containers import check_quota
 from .context import Ctx
-from .http import SwiftError, check_metadata, http_date, swift_response
-from .largeobjects import build_slo, split_segment_path
-from .limits import CLIENT_TIMEOUT, MAX_FILE_SIZE, SLO_MAX_MANIFEST_SIZE
+from .http import SwiftError, check_metadata, header_text, swift_response
+from .limits import CLIENT_TIMEOUT, MAX_FILE_SIZE
 from .reads import load
+from .slowrites import created, delete_slo, put_slo
 from .store import ObjectRecord
+from .versioning import archive_current, delete_versioned
 
+MAX_DELETE_AT = 9999999999
 _KEPT_HEADERS = ("content-disposition", "content-encoding", "content-language", "cache-control")
 
 
@@ -51,7 +53,7 @@ def object_meta(ctx: Ctx, name: str) -> tuple[dict[str, str], str, float | None]
     check_metadata(meta, "object")
     manifest = ctx.headers.get("x-object-manifest")
     if manifest is not None:
-        container, _, _prefix = manifest.lstrip("/").partition("/")
+        container, _, _prefix = unquote(header_text(manifest)).lstrip("/").partition("/")
         if not container or "/" not in manifest.lstrip("/"):
             msg = "X-Object-Manifest must be in the format container/prefix"
             raise SwiftError(400, msg)
@@ -84,19 +86,39 @@ def delete_at(ctx: Ctx) -> float | None:
             raise SwiftError(400, "Non-integer X-Delete-At") from None
         if at < now:
             raise SwiftError(400, "X-Delete-At in past")
-        return float(at)
+        return float(min(at, MAX_DELETE_AT))  # Swift caps it at 2286-11-20
     return None
+
+
+def check_if_none_match(ctx: Ctx) -> None:
+    """``If-None-Match: *`` makes a PUT fail (412) when the object exists; nothing else is taken."""
+    value = ctx.headers.get("if-none-match")
+    if value is None:
+        return
+    if value.strip() != "*":
+        raise SwiftError(400, "If-None-Match only supports *")
+    if ctx.store.get_object(ctx.account, ctx.container or "", ctx.obj or "") is not None:
+        raise SwiftError(412)
 
 
 async def put_object(ctx: Ctx) -> Response:
     ctx.require("write")
-    if ctx.store.get_container(ctx.account, ctx.container or "") is None:
+    container = ctx.store.get_container(ctx.account, ctx.container or "")
+    if container is None:
         raise SwiftError(404)
     length = content_length(ctx)
+    check_quota(ctx, container, length or 0, 1)
     meta, ctype, expires = object_meta(ctx, ctx.obj or "")
+    check_if_none_match(ctx)
     if ctx.query.get("multipart-manifest") == "put":
-        return await _put_slo(ctx, length, meta, ctype, expires)
+        return await put_slo(ctx, length, meta, ctype, expires)
     writer = await receive_body(ctx, length)
+    if length is None:  # chunked: the quota is checked once the size is known
+        try:
+            check_quota(ctx, container, writer.size, 1)
+        except SwiftError:
+            writer.abort()
+            raise
     expected = ctx.headers.get("etag", "").strip('"').lower()
     if expected and expected != writer.etag:
         writer.abort()
@@ -112,14 +134,9 @@ async def put_object(ctx: Ctx) -> Response:
         meta,
         expires,
     )
+    archive_current(ctx, ctx.account, record.container, record.name)
     ctx.store.put_object(ctx.account, record)
     return created(ctx, record.etag, record.timestamp)
-
-
-def created(ctx: Ctx, etag: str, timestamp: float, extra: dict[str, str] | None = None) -> Response:
-    headers = {"Etag": etag, "Last-Modified": http_date(timestamp)}
-    headers.update(extra or {})
-    return swift_response(201, None, headers, method="PUT")
 
 
 async def receive_body(ctx: Ctx, length: int | None) -> BlobWriter:
@@ -149,112 +166,37 @@ async def receive_body(ctx: Ctx, length: int | None) -> BlobWriter:
     return writer
 
 
-async def _put_slo(
-    ctx: Ctx, length: int | None, meta: dict[str, str], ctype: str, expires: float | None
-) -> Response:
-    if length is not None and length > SLO_MAX_MANIFEST_SIZE:
-        raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
-    body = b""
-    try:
-        async for chunk in ctx.request.stream():
-            body += chunk
-            if len(body) > SLO_MAX_MANIFEST_SIZE:
-                raise SwiftError(413, f"Manifest File > {SLO_MAX_MANIFEST_SIZE} bytes")
-    except ClientDisconnect:
-        raise SwiftError(499) from None
-    manifest, slo_etag, total = build_slo(ctx, body)
-    expected = ctx.headers.get("etag", "").strip('"').lower()
-    if expected and expected != slo_etag:
-        raise SwiftError(422)
-    return store_slo(
-        ctx,
-        ObjectRecord(ctx.container or "", ctx.obj or "", None, 0, "", ctype, 0.0, meta, expires),
-        manifest,
-        slo_etag=slo_etag,
-        total=total,
-    )
-
-
-def store_slo(
-    ctx: Ctx,
-    template: ObjectRecord,
-    manifest: list[dict[str, Any]],
-    *,
-    slo_etag: str,
-    total: int,
-    account: str | None = None,
-) -> Response:
-    """Store a validated SLO manifest under the name and headers of ``template``."""
-    blob, manifest_etag, size = ctx.store.blobs.write_bytes(json.dumps(manifest).encode())
-    meta = dict(template.meta)
-    meta.update(
-        {
-            "x-static-large-object": "True",
-            "x-object-sysmeta-slo-etag": slo_etag,
-            "x-object-sysmeta-slo-size": str(total),
-            "x-object-sysmeta-manifest-etag": manifest_etag,
-        }
-    )
-    record = ObjectRecord(
-        template.container,
-        template.name,
-        blob,
-        size,
-        manifest_etag,
-        template.content_type,
-        time.time(),
-        meta,
-        template.delete_at,
-    )
-    ctx.store.put_object(account or ctx.account, record)
-    return created(ctx, f'"{slo_etag}"', record.timestamp)
-
-
 def post_object(ctx: Ctx) -> Response:
     ctx.require("write")
     record = load(ctx)
     meta, _, expires = object_meta(ctx, record.name)
-    for key in ("x-static-large-object", "x-object-manifest"):
-        if key in record.meta and key not in meta:
-            meta[key] = record.meta[key]
+    if "x-static-large-object" in record.meta:  # a DLO stays one only if the POST says so
+        meta["x-static-large-object"] = record.meta["x-static-large-object"]
     meta.update({k: v for k, v in record.meta.items() if k.startswith("x-object-sysmeta-")})
     record.meta = meta
     if "content-type" in ctx.headers:
         record.content_type = ctx.headers["content-type"]
     record.delete_at = expires
+    record.timestamp = time.time()  # a POST moves Last-Modified, as in Swift
     ctx.store.put_object(ctx.account, record)
     return swift_response(202, None, method="POST")
 
 
 def delete_object(ctx: Ctx) -> Response:
     ctx.require("write")
+    if_delete_at = ctx.headers.get("x-if-delete-at")
+    if if_delete_at is not None and not if_delete_at.isdigit():
+        raise SwiftError(400, "Bad X-If-Delete-At header value")
+    if if_delete_at is None and ctx.query.get("multipart-manifest") != "delete":
+        versioned = delete_versioned(ctx)
+        if versioned is not None:
+            return versioned
     record = load(ctx)
+    if if_delete_at is not None and (
+        record.delete_at is None or int(if_delete_at) != int(record.delete_at)
+    ):
+        raise SwiftError(412, "X-If-Delete-At and X-Delete-At do not match")
     if ctx.query.get("multipart-manifest") == "delete" and record.is_slo:
-        return _delete_slo(ctx, record)
+        return delete_slo(ctx, record)
     ctx.store.delete_object(ctx.account, ctx.container or "", ctx.obj or "")
     return swift_response(204, None, method="DELETE")
-
-
-def _delete_slo(ctx: Ctx, record: ObjectRecord) -> Response:
-    assert record.blob is not None
-    manifest = json.loads(ctx.store.blobs.read_bytes(record.blob))
-    deleted, missing = 0, 0
-    for seg in manifest:
-        container, obj = split_segment_path(seg["name"])
-        if ctx.store.delete_object(ctx.account, container, obj):
-            deleted += 1
-        else:
-            missing += 1
-    ctx.store.delete_object(ctx.account, record.container, record.name)
-    deleted += 1
-    result = {
-        "Number Deleted": deleted,
-        "Number Not Found": missing,
-        "Response Body": "",
-        "Response Status": "200 OK",
-        "Errors": [],
-    }
-    if "application/json" in ctx.headers.get("accept", ""):
-        return swift_response(200, json.dumps(result), content_type="application/json")
-    text = "".join(f"{k}: {v if k != 'Errors' else ''}\n" for k, v in result.items())
-    return swift_response(200, text, content_type="text/plain")

@@ -1,21 +1,13 @@
-"""Prefect blocks: one credentials block per cloud account.
-
-A block holds who to log in as (username, API key as ``SecretStr``, region,
-identity URL) and hands out ready clients. Flows take block *names* as
-parameters, never secrets, and load the blocks themselves. An account on the
-local cloud is the same block with the local identity URL.
-"""
+"""The Rackspace account block: Identity v2.0 with an API key, Cloud Images and Cloud Files."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from typing import ClassVar
 
 from prefect.blocks.core import Block
 from pydantic import Field, HttpUrl, SecretStr
 
-from .client import (
+from ..client import (
     DEFAULT_IDENTITY_URL,
     AccountSession,
     Cloud,
@@ -23,13 +15,10 @@ from .client import (
     ImagesClient,
     RackspaceCloud,
 )
-from .client.objects import ObjectsClient
-from .errors import ConfigurationError
+from ..client.objects import ObjectsClient
+from ._shared import fingerprint, shared
 
-_SessionKey = tuple[str, str, str, str, bool]
-_SESSIONS: dict[_SessionKey, AccountSession] = {}
-_CLOUDS: dict[tuple[_SessionKey, str], RackspaceCloud] = {}
-_SESSIONS_LOCK = threading.Lock()
+__all__ = ["CloudImagesAccount"]
 
 
 class CloudImagesAccount(Block):
@@ -93,24 +82,16 @@ class CloudImagesAccount(Block):
 
     def session(self, region: str | None = None) -> AccountSession:
         """A shared, thread-safe session for this account (one per region)."""
-        key = self._key(region)
-        with _SESSIONS_LOCK:
-            found = _SESSIONS.get(key)
-            if found is None:
-                found = _SESSIONS[key] = AccountSession(self.credentials(region))
-            return found
+        return shared(
+            ("session", *self._key(region)), lambda: AccountSession(self.credentials(region))
+        )
 
     def cloud(self, region: str | None = None) -> Cloud:
         """The account in one region as the pipelines see it (shared, thread-safe)."""
         where = (region or self.effective_region).upper()
-        key = (self._key(where), where)
-        with _SESSIONS_LOCK:
-            found = _CLOUDS.get(key)
-        if found is None:
-            made = RackspaceCloud(self.session(where), where)
-            with _SESSIONS_LOCK:
-                found = _CLOUDS.setdefault(key, made)
-        return found
+        return shared(
+            ("cloud", *self._key(where)), lambda: RackspaceCloud(self.session(where), where)
+        )
 
     def images_client(self, region: str | None = None) -> ImagesClient:
         """Cloud Images of this account in ``region`` (default: the block's)."""
@@ -120,37 +101,16 @@ class CloudImagesAccount(Block):
         """Cloud Files of this account in ``region``; close it (or use ``with``) when done."""
         return ObjectsClient(self.session(region), region=region or self.region or None)
 
-    def _key(self, region: str | None) -> _SessionKey:
+    def _key(self, region: str | None) -> tuple[str, ...]:
         creds = self.credentials(region)
-        fingerprint = hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()
-        return (creds.identity_url, creds.username, fingerprint, creds.region or "", creds.internal)
+        secret = fingerprint(self.api_key)
+        return (creds.identity_url, creds.username, secret, creds.region or "", str(creds.internal))
+
+    def region_name(self, region: str | None = None) -> str:
+        """``region`` (or the block's) as Rackspace spells regions: upper case."""
+        return (region or self.effective_region).upper()
 
     @property
     def effective_region(self) -> str:
         """The region this block works in: its own, else the account's default."""
         return (self.region or self.session().region).upper()
-
-
-def load_account(name: str) -> CloudImagesAccount:
-    """Load a block by name with an error that says how to create it."""
-    try:
-        block = CloudImagesAccount.load(name)
-    except ValueError as err:
-        msg = (
-            f"no Cloud Images account block named {name!r}; create it with"
-            f" `cloudimages accounts add {name} --username USER --region REGION`"
-        )
-        raise ConfigurationError(msg) from err
-    assert isinstance(block, CloudImagesAccount)
-    return block
-
-
-def clear_sessions() -> None:
-    """Forget cached sessions and clouds (tests, or after credentials change)."""
-    with _SESSIONS_LOCK:
-        for cloud in _CLOUDS.values():
-            cloud.close()
-        for session in _SESSIONS.values():
-            session.close()
-        _CLOUDS.clear()
-        _SESSIONS.clear()
