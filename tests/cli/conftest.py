@@ -55,10 +55,13 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 def cli(prefect_api_url: str, cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """Runs ``python -m cloudimages.cli`` with the session's Prefect API in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CLOUDIMAGES_"))}
+    own = tmp_path_factory.mktemp("cli-user")  # the CLI's cache and data dirs: this session's
     env |= {
         "PREFECT_API_URL": prefect_api_url,
         "PREFECT_HOME": str(tmp_path_factory.mktemp("cli-prefect-home")),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "XDG_CACHE_HOME": str(own / "cache"),
+        "XDG_DATA_HOME": str(own / "data"),
         "COLUMNS": "200",
     }
     return Cli(env=env, identity_url=cloud.identity_url)

@@ -10,7 +10,9 @@ Commands:
 - ``demo``: the whole story on an embedded local cloud.
 - ``localcloud serve``: the local cloud in the foreground.
 - ``serve``: the pipelines' deployments served by this process (no work pool).
-- ``server setup``: the crash detector and account limits on a Prefect server.
+- ``server start|status|stop``: the background Prefect server the CLI uses when
+  no Prefect API is configured (started on first use, reused after);
+  ``server setup``: the crash detector and account limits on a Prefect server.
 
 Every command takes ``--json`` to print one JSON object on stdout instead of
 tables. Errors go to stderr as one line, ``TypeName: message``; ``--debug``
@@ -26,9 +28,10 @@ Exit codes:
 - 4: ``sync plan`` only: apply would change something.
 - 130: interrupted (Ctrl-C).
 
-Only pipeline commands import the flows, and only commands that need account
-blocks import Prefect (about a second), so ``--help`` and ``localcloud serve``
-start fast.
+Only pipeline commands import the flows, and only pipelines and commands that
+write Prefect objects (``accounts add|limit``, ``server setup``, ``serve``)
+import Prefect (about a second): the others read account blocks over Prefect's
+REST API (``_connect``, ``_accountstore``) and answer in well under a second.
 """
 
 from __future__ import annotations

@@ -75,17 +75,26 @@ PREFECT_DEFAULTS = {
     # A heartbeat every 30 s (Prefect's minimum) lets the crash detector (cli/crashes.py)
     # tell a dead run within 90 s.
     "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+    # Prefect's SDK telemetry (a notice on the terminal, events in the background): off too.
+    "DO_NOT_TRACK": "1",
 }
 
 
-def prefect_defaults(*, quiet: bool = True) -> None:
+def prefect_defaults(*, quiet: bool = True, connect: bool = True) -> None:
     """Set Prefect's environment defaults; call it before the first ``import prefect``.
 
+    With ``connect``, Prefect is pointed at the CLI's background server when its
+    settings name no API (started first if needed, see ``_connect``); the demo
+    does not connect, it isolates itself.
     Prefect's own console log lines are silenced unless ``--verbose`` or not
     ``quiet`` (a failed flow would print its traceback there): every line
     still reaches the API and the UI, and the CLI shows progress and warnings
     itself. ``cloudimages serve`` is not quiet: its runs' lines are its log.
     """
+    if connect:  # first: the settings it looks up are the user's, not these defaults
+        from ._connect import connect as connect_to_api
+
+        connect_to_api()
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     if quiet and not OPTIONS.verbose:

@@ -1,10 +1,11 @@
-"""Running a flow from the CLI: a spinner that shows the run's progress, and errors mapped.
+"""Running a flow from the CLI: progress a person can watch, and errors mapped.
 
 Prefect's console handler is kept to CRITICAL (see ``prefect_defaults``), so
-a failing flow prints no traceback; instead a spinner (stderr, terminal only,
-never with ``--json``) shows the run's latest INFO line, a line per finished
-task, and warnings as one line each. A ``CloudImagesError`` from the flow passes through (exit
-1); anything else becomes ``FlowRunFailed`` (exit 3).
+a failing flow prints no traceback; instead, on a terminal and never with
+``--json``, stderr shows the run's latest INFO line, progress bars of the
+steps at work (``_progress``), a line per finished task, and warnings as one
+line each (warnings also without a terminal). A ``CloudImagesError`` from the
+flow passes through (exit 1); anything else becomes ``FlowRunFailed`` (exit 3).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 
 from rich.markup import escape
-from rich.status import Status
 
+from .. import progress
 from ..errors import CloudImagesError
 from ._common import OPTIONS, FlowRunFailed, errors
+from ._progress import ProgressView
 
 T = TypeVar("T")
 
@@ -43,15 +45,14 @@ def run_flow(title: str, call: Callable[[], T], *, show_progress: bool) -> T:
 class _RunLogView(logging.Handler):
     """What the terminal shows of a run's log while Prefect's console handler is quiet.
 
-    INFO lines update the spinner (when there is one) and finished tasks get a
-    ✓ line; warnings are printed as one line. Errors are left out: the CLI
-    prints the one error line itself when the flow raises.
+    INFO lines become the view's latest line (when there is a view) and
+    finished tasks get a ✓ line; warnings are printed as one line. Errors are
+    left out: the CLI prints the one error line itself when the flow raises.
     """
 
-    def __init__(self, title: str, status: Status | None) -> None:
+    def __init__(self, view: ProgressView | None) -> None:
         super().__init__(level=logging.INFO)
-        self.title = title
-        self.status = status
+        self.view = view
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -64,17 +65,20 @@ class _RunLogView(logging.Handler):
         if record.levelno >= logging.ERROR:
             return
         if record.levelno >= logging.WARNING:
-            errors.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+            warning = f"[yellow]warning:[/yellow] {escape(message)}"
+            if self.view is None:
+                errors.print(warning, highlight=False)
+            else:
+                self.view.print(warning)
             return
-        if self.status is None:
+        if self.view is None:
             return
         task = getattr(record, "task_run_name", None)
         if task and message.startswith("Finished in state Completed"):
             name = _RUN_SUFFIX.sub("", str(task))
-            errors.print(f"  [green]✓[/green] {escape(name)}", highlight=False)
+            self.view.print(f"  [green]✓[/green] {escape(name)}")
             return
-        line = message[:_STATUS_WIDTH]
-        self.status.update(f"{escape(self.title)}: [dim]{escape(line)}[/dim]")
+        self.view.line(message[:_STATUS_WIDTH])
 
 
 @contextmanager
@@ -84,10 +88,11 @@ def _watching(title: str, *, spinner: bool) -> Iterator[None]:
         yield
         return
     with ExitStack() as stack:
-        status = None
+        shown = None
         if spinner and errors.is_terminal:
-            status = stack.enter_context(errors.status(f"{escape(title)}…"))
-        view = _RunLogView(title, status)
+            shown = stack.enter_context(ProgressView(errors, title))
+            stack.enter_context(progress.subscribe(shown.update))
+        view = _RunLogView(shown)
         loggers = [logging.getLogger(name) for name in _RUN_LOGGERS]
         for logger in loggers:
             logger.addHandler(view)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from ..errors import ConfigurationError
 from . import _blocks
-from ._common import ExitCode, JsonFlag, console, print_json
+from ._common import ExitCode, JsonFlag, console, prefect_defaults, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Save, list and remove account blocks.")
 
@@ -140,6 +140,7 @@ def add(
     """
     if not overwrite:
         _blocks.refuse_existing(name)
+    prefect_defaults()  # before a block class imports Prefect: it must know which API
     if cloud or auth_url:
         options = {
             "auth_url": auth_url,
@@ -292,8 +293,6 @@ def limit(
     Replication holds one slot of its target account's limit while it works on
     it, across every worker and served process of this Prefect server.
     """
-    from ._common import prefect_defaults
-
     prefect_defaults()
     from .deployments import ensure_account_limits, saved_account_names
 

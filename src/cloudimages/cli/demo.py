@@ -45,7 +45,7 @@ def demo_command(
         atexit.register(shutil.rmtree, work, ignore_errors=True)
     from ._demo import isolate_prefect, run_demo
 
-    prefect_defaults()
+    prefect_defaults(connect=False)
     temporary = isolate_prefect(work / "prefect")
     os.environ.setdefault("CLOUDIMAGES_WORK_DIR", str(work / "work"))  # conversions, downloads
     if not json_output:

@@ -1,7 +1,8 @@
 """``cloudimages images list/show`` and ``cloudimages accept``: direct client calls.
 
 These commands talk to Cloud Images with the account block's client; no flow
-runs, so they take about as long as the HTTP calls (plus loading the block).
+runs and no Prefect import (the block is read over Prefect's REST API), so they
+take about as long as the HTTP calls.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ MemberStatusFilter = Literal["pending", "accepted", "rejected", "all"]
 
 def images_client(account: str, region: str | None) -> ImagesClient:
     """The Cloud Images client of the account block ``account``."""
-    block = _blocks.load_account(account)
-    return block.images_client(region.upper() if region else None)
+    return _blocks.images_client(account, region.upper() if region else None)
 
 
 def image_json(image: Image) -> dict[str, Any]:

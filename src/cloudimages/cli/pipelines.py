@@ -2,11 +2,11 @@
 
 Each command builds the flow's request model (``cloudimages.params``: its
 defaults and help texts are the options'), then imports the flow, which
-imports Prefect, and runs it against the Prefect API in ``PREFECT_API_URL``;
-without one, Prefect starts a temporary local server for the run (8-17 s on
-this kind of machine), so export ``PREFECT_API_URL`` when running several
-commands. Exit codes: 0 done; 1 a cloudimages error (one line); 2 usage; 3 the
-flow failed for another reason; 130 interrupted.
+imports Prefect, and runs it against the Prefect API in ``PREFECT_API_URL`` (or
+the profile's); without one, against the CLI's background server, started on
+first use and reused after (``cloudimages server``). On a terminal the steps'
+progress is drawn as bars (``_progress``). Exit codes: 0 done; 1 a cloudimages
+error (one line); 2 usage; 3 the flow failed for another reason; 130 interrupted.
 """
 
 from __future__ import annotations

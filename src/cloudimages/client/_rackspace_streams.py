@@ -21,6 +21,7 @@ from .objects import ObjectsClient
 from .retry import NO_RETRY, retrying
 
 if TYPE_CHECKING:
+    from ._segments import Progress
     from .cloud import Cloud
 
 
@@ -38,7 +39,13 @@ def open_export_stream(files: ObjectsClient, exported: Exported) -> Iterator[Ima
 
 
 def upload_from(
-    files: ObjectsClient, source: Cloud, exported: Exported, staging: Staging, *, segment_size: int
+    files: ObjectsClient,
+    source: Cloud,
+    exported: Exported,
+    staging: Staging,
+    *,
+    segment_size: int,
+    progress: Progress | None = None,
 ) -> UploadResult:
     """Stream ``source``'s image bytes into ``staging`` as a resumable, verified SLO."""
     what = f"copy of {exported.object} into {staging}"
@@ -49,6 +56,7 @@ def upload_from(
                 staging.container,
                 staging.name,
                 segment_size=segment_size,
+                progress=progress,
             )
     raise AssertionError("unreachable: retrying() returns or raises")  # pragma: no cover
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .. import progress
 from ..errors import CloudImagesError, TaskFailed, TaskTimedOut
 from ._http import call_with_retries, read
 from .models import Task
@@ -123,6 +124,8 @@ def wait_for_task(
     while True:
         task = _poll(client, task_id, missed=missed, most=max_missed_polls)
         missed = 0 if task is not None else missed + 1
+        if task is not None:
+            progress.report_status(task.status)  # to the phase the waiting step opened
         if task is not None and task.status == "success":
             return task
         if task is not None and task.status == "failure":

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import progress
 from ..errors import ConfigurationError, NotFound, TaskFailed
 from ._exports import export_object_name, verify_dlo_export
 from ._object_models import DownloadResult, UploadOptions, UploadResult
@@ -161,8 +162,16 @@ class RackspaceCloud:
                 staging.container,
                 staging.name,
                 segment_size=segment_size,
+                progress=progress.current(),  # the copy step's phase, if it opened one
             )
-        return upload_from(self.files, source, exported, staging, segment_size=segment_size)
+        return upload_from(
+            self.files,
+            source,
+            exported,
+            staging,
+            segment_size=segment_size,
+            progress=progress.current(),
+        )
 
     def import_url(self, staging: Staging, url: str, *, name: str, disk_format: str) -> ImportJob:
         msg = (

@@ -16,7 +16,7 @@ from typing import Literal
 from prefect import get_run_logger
 from pydantic import BaseModel
 
-from .. import diskimage
+from .. import diskimage, progress
 from ..client import ImportLimits
 from ..errors import DiskImageError
 from ._step import step
@@ -211,9 +211,15 @@ def _to_vhd(image: DiskImage, work_dir: Path, *, stem: str) -> DiskImage:
     if not _usable_vhd(target, image.virtual_size):
         work_dir.mkdir(parents=True, exist_ok=True)
         logger.info("Converting %s (%s) to a dynamic VHD", image.path.name, image.format)
-        diskimage.convert(
-            image.path, target, src_fmt=image.format, dst_fmt="vpc", vhd_subformat="dynamic"
-        )
+        with progress.phase(f"Convert {image.path.name}", total=image.virtual_size) as shown:
+            diskimage.convert(
+                image.path,
+                target,
+                src_fmt=image.format,
+                dst_fmt="vpc",
+                vhd_subformat="dynamic",
+                progress=shown.percent,
+            )
     else:
         logger.info("Reusing the VHD an earlier run converted: %s", target)
     footer = diskimage.detect_vhd(target)

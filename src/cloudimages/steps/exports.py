@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from .. import diskimage
+from .. import diskimage, progress
 from ..client import Exported, ExportJob, Image
 from ..client.objects import DownloadResult
 from ..errors import DiskImageError
@@ -68,7 +68,8 @@ def wait_export(
 ) -> None:
     """Wait for the export task (``deadline`` is wall-clock, ``time.time()``)."""
     get_run_logger().info("Waiting for export task %s in %s", job.task_id, region)
-    cloud(account, region).wait_export(job, image_id, container, deadline=deadline)
+    with progress.phase(f"Export task in {region}", unit="wait", status=job.status):
+        cloud(account, region).wait_export(job, image_id, container, deadline=deadline)
 
 
 @step("verify-export")
@@ -90,7 +91,8 @@ def download_export(account: str, region: str, exported: Exported, dest: Path) -
     """Download an export to ``dest`` (via a temp file), verified where Swift allows."""
     get_run_logger().info("Downloading %s/%s to %s", exported.container, exported.object, dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return cloud(account, region).download_export(exported, dest, progress=None)
+    with progress.phase(f"Download {dest.name}", total=exported.size) as shown:
+        return cloud(account, region).download_export(exported, dest, progress=shown)
 
 
 @step("delete-export")

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from prefect import get_run_logger
 from pydantic import BaseModel
 
+from .. import progress
 from ..client import fetch_url
 from ._step import step
 
@@ -100,7 +101,10 @@ def fetch_source(source: str, work: Path, *, max_size: int, stall_timeout: float
     work.mkdir(parents=True, exist_ok=True)
     name = source_name(source).replace("/", "_") or "download"
     target = work / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{name}"
-    fetched = fetch_url(source, target, max_size=max_size, stall_timeout=stall_timeout)
+    with progress.phase(f"Download {name}") as shown:
+        fetched = fetch_url(
+            source, target, max_size=max_size, stall_timeout=stall_timeout, progress=shown
+        )
     logger.info("Downloaded %s: %d bytes, sha256 %s", source, fetched.size, fetched.sha256)
     return Source(
         given=source, path=target, sha256=fetched.sha256, size=fetched.size, downloaded=True
@@ -109,8 +113,12 @@ def fetch_source(source: str, work: Path, *, max_size: int, stall_timeout: float
 
 def _hash_file(path: Path) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    with path.open("rb") as f:
+    with (
+        path.open("rb") as f,
+        progress.phase(f"Hash {path.name}", total=path.stat().st_size) as shown,
+    ):
         while chunk := f.read(_HASH_CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            shown(size)
     return digest.hexdigest(), size

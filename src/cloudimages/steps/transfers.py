@@ -14,6 +14,7 @@ from uuid import UUID
 from prefect import get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
+from .. import progress
 from ..client import Exported, ImportJob, Staging
 from ..client.objects import UploadResult
 from ..errors import TaskTimedOut
@@ -80,16 +81,17 @@ def stage_image(
     """Upload a disk image where the import reads it; what is stored already is skipped."""
     logger = get_run_logger()
     logger.info("Uploading %s to %s in %s", path.name, staging, region)
-    progress = _UploadProgress(f"Upload of {path.name} to {staging}")
+    artifact = _UploadProgress(f"Upload of {path.name} to {staging}")
     started = time.monotonic()
-    result = cloud(account, region).stage(
-        staging,
-        path,
-        name=name,
-        disk_format=disk_format,
-        segment_size=segment_size,
-        progress=progress,
-    )
+    with progress.phase(f"Upload {path.name}", total=path.stat().st_size) as shown:
+        result = cloud(account, region).stage(
+            staging,
+            path,
+            name=name,
+            disk_format=disk_format,
+            segment_size=segment_size,
+            progress=progress.tee(artifact, shown),
+        )
     logger.info(
         "Uploaded %d bytes in %.1f s: %d segment(s) sent, %d already stored",
         result.size,
@@ -122,9 +124,10 @@ def stage_copy(
         staging,
         target_region,
     )
-    result = cloud(target, target_region).stage_copy(
-        staging, cloud(source, source_region), export, name=name, segment_size=segment_size
-    )
+    with progress.phase(f"Copy to {target} ({target_region})", total=export.size):
+        result = cloud(target, target_region).stage_copy(
+            staging, cloud(source, source_region), export, name=name, segment_size=segment_size
+        )
     logger.info(
         "Copied %d bytes: %d segment(s) sent, %d already there",
         result.size,
@@ -166,7 +169,8 @@ def wait_import(
     """Wait for the import (``deadline`` is wall-clock, so a rerun keeps its own)."""
     get_run_logger().info("Waiting for import task %s in %s", job.task_id, region)
     try:
-        return cloud(account, region).wait_import(job, staging, name=name, deadline=deadline)
+        with progress.phase(f"Import task in {region}", unit="wait", status=job.status):
+            return cloud(account, region).wait_import(job, staging, name=name, deadline=deadline)
     except TaskTimedOut as error:
         msg = f"{error} {REPLACE_STUCK_HINT}"
         raise TaskTimedOut(msg, task_id=error.task_id, status=error.status) from error
