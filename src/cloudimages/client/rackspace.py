@@ -71,7 +71,10 @@ class RackspaceCloud:
     ) -> None:
         self.session = session
         self._region = region.upper()
-        self._upload = upload or UploadOptions()
+        # Cloud Images re-packs what it imports, so the image's checksum is never the
+        # staged file's md5: that whole-file pass would be work for nothing (the sha256
+        # and each segment's md5 are still computed and checked).
+        self._upload = upload or UploadOptions(content_md5=False)
         self._limits = limits
 
     def __repr__(self) -> str:
