@@ -170,6 +170,16 @@ class ImagesClient:
         params += list((properties or {}).items())
         return self._items(self._pages("/images", params, ImageList), lambda p: p.images)
 
+    def find_active(
+        self, *, properties: Mapping[str, str], name: str | None = None, owner: str | None = None
+    ) -> Iterator[Image]:
+        """Active images with exactly these custom properties (checked here too: a service
+        may ignore a property filter it does not know)."""
+        for image in self.list_images(name=name, owner=owner, properties=properties):
+            found = image.properties
+            if image.status == "active" and all(found.get(k) == v for k, v in properties.items()):
+                yield image
+
     def get_image(self, image_id: str) -> Image:
         """One image by id (404 as ``NotFound`` if absent or not visible)."""
         return self._call("GET", f"/images/{quote(image_id, safe='')}", Image)

@@ -112,10 +112,7 @@ class RackspaceCloud:
         self, *, properties: Mapping[str, str], name: str | None = None, owned: bool = True
     ) -> Iterator[Image]:
         owner = self.member_id if owned else None
-        for image in self.images.list_images(name=name, owner=owner, properties=properties):
-            found = image.properties
-            if image.status == "active" and all(found.get(k) == v for k, v in properties.items()):
-                yield image
+        return self.images.find_active(properties=properties, name=name, owner=owner)
 
     # bytes in -----------------------------------------------------------------------
     def find_import(self, staging: Staging, *, name: str) -> ImportJob | None:
