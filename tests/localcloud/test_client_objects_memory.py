@@ -18,9 +18,10 @@ GiB = 1024**3
 FILE_SIZE = 3 * GiB
 RSS_LIMIT = 160 * 1024**2
 
-# Runs in a fresh interpreter so ru_maxrss is the upload's own peak, not pytest's.
+# Runs in a fresh interpreter; the peak is its VmHWM, not ru_maxrss, which a process
+# inherits from its parent's high-water mark at exec (pytest's, hundreds of MiB late in a run).
 UPLOAD_SCRIPT = """
-import json, resource, sys
+import json, sys
 from cloudimages.client.objects import ObjectsClient
 from tests.helpers.tokens import IdentityTokenSource
 
@@ -28,7 +29,8 @@ identity_url, path, container = sys.argv[1:4]
 source = IdentityTokenSource(identity_url, "alice", "alice-api-key")
 with ObjectsClient(source, region="DFW") as files:
     result = files.upload_file(path, container, "sparse.img")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+peak = int(hwm.split()[1]) * 1024
 print(json.dumps({"peak_rss": peak, "result": result.model_dump()}))
 """
 

@@ -41,6 +41,8 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_request_line = True
         self._at_line_start = True
+        self._completed = False  # a request ended during the current read
+        self._began_after = False  # and another began in the same read
         self._casing: _TitleCasingTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -49,13 +51,24 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._began_after = self._completed
         if self._casing is not None:
             self._casing.pending_heads += 1
 
     def data_received(self, data: bytes) -> None:
+        """Escape the request line, if this read starts one; then parse.
+
+        Where the next request starts is known only once the parser has found the end
+        of this one: when that is inside this read (a body read after its answer was
+        sent, then the next request), the next request's line was parsed as it came,
+        and the following read continues its head, which must not be escaped.
+        """
         if self._in_request_line:
             data = self._escape_request_line(data)
+        self._completed = self._began_after = False
         super().data_received(data)
+        if self._completed:
+            self._in_request_line = self._at_line_start = not self._began_after
 
     def send_400_response(self, msg: str) -> None:
         """Bytes that do not parse after a request the application is answering (the body
@@ -71,7 +84,7 @@ class SwiftTolerantProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_request_line = self._at_line_start = True  # the next bytes start a request
+        self._completed, self._began_after = True, False
 
     def _escape_request_line(self, data: bytes) -> bytes:
         """Escape high bytes up to the end of the request line (which may span reads).
