@@ -133,6 +133,6 @@ class ProgressView:
         if update.unit == "wait":
             said = f"{update.status} after {elapsed:.0f} s" if update.status else "done"
         else:
-            rate = f", {human_size(int(update.done / elapsed))}/s" if elapsed > 0.05 else ""
+            rate = f", {human_size(int(update.done / elapsed))}/s" if elapsed > 0 else ""
             said = f"{human_size(update.done)} in {elapsed:.1f} s{rate}"
         self.print(f"    [dim]{escape(short(update.title))}: {escape(said)}[/dim]")
