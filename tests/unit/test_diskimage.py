@@ -104,7 +104,7 @@ def test_info_works_while_another_process_holds_the_image(tmp_path: Path) -> Non
 
 def _wait_for_write_lock(path: Path) -> None:
     """Wait until a plain ``qemu-img info`` (without -U) is refused because of a lock."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # qemu-io starts slowly on a loaded machine
     while time.monotonic() < deadline:
         plain = subprocess.run(
             ["qemu-img", "info", str(path)], capture_output=True, text=True, check=False
